@@ -1,0 +1,191 @@
+"""The build pipeline: sources -> formats -> profile -> store.
+
+Each file is loaded in its own transaction: a damaged file contributes
+nothing, the files beside it still load, and what the warehouse already held
+is never touched. A file whose content (size and sha256) is already in the
+ledger is skipped, so building again over the same inputs loads nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .errors import WarehouseError
+from .formats.detect import detect
+from .formats.dumpdir import is_companion
+from .formats.mongoexport import DEFAULT_MAX_DOCUMENT
+from .profiles.ctmixtures import document_kind, map_other, map_run, map_timing, new_rows
+from .sources import DECOMPRESSION_ERRORS, SourceFile, file_identity, find_sources, open_source
+from .store import Warehouse
+
+FLUSH_ROWS = 50_000  # pending rows before an executemany round; bounds memory
+
+
+class Progress(Protocol):
+    def file_started(self, source: SourceFile, size: int) -> None: ...
+    def advance(self, nbytes: int) -> None: ...
+    def file_done(self) -> None: ...
+
+
+class NullProgress:
+    def file_started(self, source: SourceFile, size: int) -> None:
+        pass
+
+    def advance(self, nbytes: int) -> None:
+        pass
+
+    def file_done(self) -> None:
+        pass
+
+
+@dataclass
+class FileOutcome:
+    """What became of one input file."""
+
+    path: str
+    status: str  # loaded, skipped (already in the ledger), companion, failed
+    node: str | None = None
+    format: str | None = None
+    compression: str | None = None
+    documents: int = 0
+    runs: int = 0
+    duplicates: int = 0
+    rows: int = 0
+    values: int = 0
+    input_bytes: int = 0  # on disk
+    raw_bytes: int = 0  # decompressed
+    error: WarehouseError | None = None
+    note: str = ""
+
+
+@dataclass
+class BuildSummary:
+    files: list[FileOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.files)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = None,
+          progress: Progress | None = None, max_document: int = DEFAULT_MAX_DOCUMENT) -> BuildSummary:
+    """Load every file under ``paths`` into the warehouse at ``db_path``."""
+    started = time.perf_counter()
+    progress = progress or NullProgress()
+    summary = BuildSummary()
+    sources = find_sources(paths, node)
+    with Warehouse(db_path) as warehouse:
+        for source in sources:
+            if is_companion(source.path):
+                summary.files.append(FileOutcome(source.display, "companion", source.node))
+                continue
+            summary.files.append(load_file(warehouse, source, progress, max_document))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
+              max_document: int = DEFAULT_MAX_DOCUMENT) -> FileOutcome:
+    """Load one file in one transaction; on any input error, load nothing of it."""
+    outcome = FileOutcome(source.display, "loaded", source.node)
+    size, sha256 = file_identity(source.path)
+    outcome.input_bytes = size
+    known = warehouse.loaded_source(sha256, size)
+    if known is not None:
+        outcome.status = "skipped"
+        outcome.note = f"same content as {known[1]}, already loaded"
+        return outcome
+    progress.file_started(source, size)
+    try:
+        with open_source(source.path, progress.advance) as opened:
+            outcome.compression = opened.compression
+            try:
+                _load_stream(warehouse, source, opened.stream, outcome, size, sha256, max_document)
+            except DECOMPRESSION_ERRORS as error:
+                raise WarehouseError(f"damaged {opened.compression} stream: {error}",
+                                     source.display, offset=opened.raw.bytes_read) from None
+    except WarehouseError as error:
+        warehouse.rollback()
+        outcome.status = "failed"
+        outcome.error = error.located(source.display)
+        outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
+    except BaseException:
+        warehouse.rollback()
+        raise
+    finally:
+        progress.file_done()
+    return outcome
+
+
+def _load_stream(warehouse: Warehouse, source: SourceFile, stream, outcome: FileOutcome,
+                 size: int, sha256: str, max_document: int) -> None:
+    detected = detect(stream, source.path, max_document)
+    outcome.format = detected.format
+    warehouse.begin()
+    source_id = warehouse.add_source(
+        path=source.display, size=size, sha256=sha256, format=detected.format,
+        compression=outcome.compression, node=source.node,
+        database_name=detected.database, collection=detected.collection)
+    ids = warehouse.next_ids()
+    rows = new_rows()
+    pending = 0
+    seen_in_file: set[str] = set()
+    for record in detected.records:
+        outcome.documents += 1
+        collection = record.collection or detected.collection
+        try:
+            kind = document_kind(record.document, collection)
+            if kind == "mixture_model_stats":
+                run_key = record.document.get("simulation_run_id")
+                if run_key in seen_in_file or (isinstance(run_key, str) and warehouse.has_run(run_key)):
+                    outcome.duplicates += 1
+                    continue
+                map_run(record, source_id, source.node, ids, rows)
+                seen_in_file.add(run_key)
+                outcome.runs += 1
+            elif kind == "simulation_timing":
+                map_timing(record, source_id, ids, rows)
+            else:
+                map_other(record._replace(database=record.database or detected.database,
+                                          collection=collection), source_id, ids, rows)
+        except WarehouseError as error:
+            raise error.located(source.display, record.line, record.offset) from None
+        pending = sum(map(len, rows.values()))
+        if pending >= FLUSH_ROWS:
+            _flush(warehouse, rows, outcome)
+    _flush(warehouse, rows, outcome)
+    outcome.raw_bytes = _position(stream)
+    warehouse.finish_source(source_id, documents=outcome.documents, runs=outcome.runs,
+                            duplicates=outcome.duplicates, rows_written=outcome.rows,
+                            values_written=outcome.values)
+    warehouse.commit()
+
+
+def _position(stream) -> int:
+    """Bytes read from the decompressed stream (0 where it cannot tell)."""
+    try:
+        return int(stream.tell())
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def _flush(warehouse: Warehouse, rows, outcome: FileOutcome) -> None:
+    written, values = warehouse.write(rows)
+    outcome.rows += written
+    outcome.values += values
+    for batch in rows.values():
+        batch.clear()
