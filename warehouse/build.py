@@ -11,13 +11,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from collections import Counter
+from typing import Callable, Protocol
 
 from .errors import WarehouseError
+from .formats import Record
 from .formats.detect import detect
 from .formats.dumpdir import is_companion
 from .formats.mongoexport import DEFAULT_MAX_DOCUMENT
-from .profiles.ctmixtures import document_kind, map_other, map_run, map_timing, new_rows
+from .profiles.ctmixtures import (Ids, Rows, document_kind, map_other, map_run, map_timing,
+                                  new_rows)
 from .sources import DECOMPRESSION_ERRORS, SourceFile, file_identity, find_sources, open_source
 from .store import Warehouse
 
@@ -59,6 +62,8 @@ class FileOutcome:
     raw_bytes: int = 0  # decompressed
     error: WarehouseError | None = None
     note: str = ""
+    # documents kept in the generic `document` table, per collection
+    unknown_collections: Counter = field(default_factory=Counter)
 
 
 @dataclass
@@ -131,6 +136,57 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
     return outcome
 
 
+@dataclass
+class LoadContext:
+    """What a record handler needs while one file loads."""
+
+    warehouse: Warehouse
+    source_id: int
+    node: str | None
+    ids: Ids
+    rows: Rows
+    outcome: FileOutcome
+    database: str | None
+    seen_runs: set[str] = field(default_factory=set)  # run keys stored from this file
+
+
+def _load_run(record: Record, ctx: LoadContext) -> None:
+    run_key = record.document.get("simulation_run_id")
+    if run_key in ctx.seen_runs or (isinstance(run_key, str) and ctx.warehouse.has_run(run_key)):
+        ctx.outcome.duplicates += 1
+        return
+    map_run(record, ctx.source_id, ctx.node, ctx.ids, ctx.rows)
+    ctx.seen_runs.add(run_key)
+    ctx.outcome.runs += 1
+
+
+def _load_timing(record: Record, ctx: LoadContext) -> None:
+    map_timing(record, ctx.source_id, ctx.ids, ctx.rows)
+
+
+def _load_other(record: Record, ctx: LoadContext) -> None:
+    """A collection the profile does not know: kept whole, and reported."""
+    record = record._replace(database=record.database or ctx.database)
+    map_other(record, ctx.source_id, ctx.ids, ctx.rows)
+    ctx.outcome.unknown_collections[record.collection or "?"] += 1
+
+
+# Record kind -> handler. A format may name the kind in Record.collection
+# (a mongodump namespace, or e.g. an export file's kind); otherwise the
+# document's shape decides.
+HANDLERS: dict[str, Callable[[Record, LoadContext], None]] = {
+    "mixture_model_stats": _load_run,
+    "simulation_timing": _load_timing,
+    "other": _load_other,
+}
+
+
+def _handler(record: Record, collection: str | None) -> Callable[[Record, LoadContext], None]:
+    if collection in HANDLERS:
+        return HANDLERS[collection]
+    return HANDLERS[document_kind(record.document, collection)]
+
+
 def _load_stream(warehouse: Warehouse, source: SourceFile, stream, outcome: FileOutcome,
                  size: int, sha256: str, max_document: int) -> None:
     detected = detect(stream, source.path, max_document)
@@ -140,32 +196,19 @@ def _load_stream(warehouse: Warehouse, source: SourceFile, stream, outcome: File
         path=source.display, size=size, sha256=sha256, format=detected.format,
         compression=outcome.compression, node=source.node,
         database_name=detected.database, collection=detected.collection)
-    ids = warehouse.next_ids()
-    rows = new_rows()
-    pending = 0
-    seen_in_file: set[str] = set()
+    ctx = LoadContext(warehouse, source_id, source.node, warehouse.next_ids(), new_rows(),
+                      outcome, detected.database)
+    rows = ctx.rows
     for record in detected.records:
         outcome.documents += 1
         collection = record.collection or detected.collection
+        if record.collection is None and collection is not None:
+            record = record._replace(collection=collection)
         try:
-            kind = document_kind(record.document, collection)
-            if kind == "mixture_model_stats":
-                run_key = record.document.get("simulation_run_id")
-                if run_key in seen_in_file or (isinstance(run_key, str) and warehouse.has_run(run_key)):
-                    outcome.duplicates += 1
-                    continue
-                map_run(record, source_id, source.node, ids, rows)
-                seen_in_file.add(run_key)
-                outcome.runs += 1
-            elif kind == "simulation_timing":
-                map_timing(record, source_id, ids, rows)
-            else:
-                map_other(record._replace(database=record.database or detected.database,
-                                          collection=collection), source_id, ids, rows)
+            _handler(record, collection)(record, ctx)
         except WarehouseError as error:
             raise error.located(source.display, record.line, record.offset) from None
-        pending = sum(map(len, rows.values()))
-        if pending >= FLUSH_ROWS:
+        if sum(map(len, rows.values())) >= FLUSH_ROWS:
             _flush(warehouse, rows, outcome)
     _flush(warehouse, rows, outcome)
     outcome.raw_bytes = _position(stream)

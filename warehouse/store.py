@@ -123,9 +123,15 @@ class Warehouse:
                    timing=next_key("simulation_timing", "timing_id"),
                    document=next_key("document", "document_id"))
 
+    def run_id(self, simulation_run_id: str) -> int | None:
+        """The key of a run already in the warehouse (committed or in this transaction)."""
+        cursor = self.db.execute("SELECT run_id FROM run WHERE simulation_run_id = ?",
+                                 (simulation_run_id,))
+        row = cursor.fetchone()
+        return None if row is None else int(row[0])
+
     def has_run(self, simulation_run_id: str) -> bool:
-        cursor = self.db.execute("SELECT 1 FROM run WHERE simulation_run_id = ?", (simulation_run_id,))
-        return cursor.fetchone() is not None
+        return self.run_id(simulation_run_id) is not None
 
     def write(self, rows: Rows) -> tuple[int, int]:
         """Insert every pending row; return (rows, values) written."""
