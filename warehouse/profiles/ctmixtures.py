@@ -133,6 +133,9 @@ IDENTITY_FIELDS = ("_id", "simulation_run_id", "model_class_label")
 KNOWN_FIELDS = frozenset(IDENTITY_FIELDS + tuple(PARAMETERS) + CENSUS_FIELDS
                          + SYNCHRONIC_FIELDS + TA_LOCUS_FIELDS + TA_SAMPLE_FIELDS)
 
+# Fields that make a document of unknown collection a run record.
+RUN_MARKERS = frozenset({"simulation_run_id", "model_class_label", "slatkin_exact"})
+
 TIMING_FIELDS = ("experiment_name", "script_filename", "rule_class", "pop_class",
                  "elapsed_time", "run_length", "popsize")
 
@@ -161,10 +164,11 @@ def document_kind(doc: Mapping[str, Any], collection: str | None) -> str:
     """Which collection a document belongs to, by its shape (or its namespace)."""
     if collection in ("mixture_model_stats", "simulation_timing"):
         return collection
-    if collection is None and "simulation_run_id" in doc:
-        if "elapsed_time" in doc and "slatkin_exact" not in doc:
+    if collection is None:
+        if "elapsed_time" in doc and "simulation_run_id" in doc and "slatkin_exact" not in doc:
             return "simulation_timing"
-        return "mixture_model_stats"
+        if not RUN_MARKERS.isdisjoint(doc):
+            return "mixture_model_stats"  # a run record, even one missing its key
     return "other"
 
 
@@ -178,8 +182,11 @@ def _reals(values: Iterable[Any]) -> tuple:
 
 def _aggregate(values: list) -> tuple:
     """(min, max, mean) over loci; unknown when any locus lacks the value."""
-    if any(v is None for v in values):
-        return None, None, None
+    for value in values:
+        if value is None:
+            return None, None, None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"expected numbers, found {value!r}")
     return min_max_mean(values)
 
 
