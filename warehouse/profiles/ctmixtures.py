@@ -11,7 +11,7 @@ exporter's formulas, so the views are plain selects.
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import zip_longest
+from itertools import count as counter, repeat, zip_longest
 from typing import Any, Callable, Iterable, Mapping
 
 import orjson
@@ -20,7 +20,7 @@ from bson.json_util import RELAXED_JSON_OPTIONS
 
 from ..errors import WarehouseError
 from ..formats import Record
-from .diversity import configuration_stats, min_max_mean, neiman_tf
+from .diversity import configuration_stats, min_max_mean, neiman_tf, neiman_tf_of_counts
 
 NAN_TEXT = "NaN"  # SQLite stores a REAL NaN as NULL; missing and NaN must differ
 
@@ -180,6 +180,12 @@ def _reals(values: Iterable[Any]) -> tuple:
     return tuple(NAN_TEXT if v != v else v for v in values)
 
 
+def _reals_fast(values: list) -> list:
+    """``values`` itself when it holds no NaN (checked at C speed by one sum)."""
+    total = sum(values)
+    return values if total == total else list(_reals(values))
+
+
 def _aggregate(values: list) -> tuple:
     """(min, max, mean) over loci; unknown when any locus lacks the value."""
     for value in values:
@@ -249,10 +255,9 @@ class _Mapper:
         config_counts = doc.get("trait_configuration_counts")
         config = configuration_stats(config_counts) if config_counts else (None, None, None)
         if config_counts:
-            rows["census_configuration"].extend(
-                (run_id, position, count) for position, count in enumerate(config_counts))
+            rows["census_configuration"].extend(zip(repeat(run_id), counter(), config_counts))
         self.field = "unlabeled_counts"
-        self._traits("census_trait", (run_id,), doc.get("unlabeled_counts") or [], freq_lists)
+        self._traits("census_trait", run_id, doc.get("unlabeled_counts") or [], freq_lists)
         if any(name in doc for name in CENSUS_FIELDS):
             self.field = "configuration_slatkin"
             rows["census"].append(
@@ -260,12 +265,16 @@ class _Mapper:
                  _real(doc.get("configuration_slatkin")))
                 + _reals(config) + _reals(stats))
 
-    def _traits(self, table: str, key: tuple, count_lists: list, freq_lists: list) -> None:
+    def _traits(self, table: str, key: int, count_lists: list, freq_lists: list) -> None:
         """Rows of per-locus sorted count and frequency lists, side by side."""
         rows = self.rows[table]
         for locus, (counts, freqs) in enumerate(zip_longest(count_lists, freq_lists)):
-            for position, (count, freq) in enumerate(zip_longest(counts or (), freqs or ())):
-                rows.append(key + (locus, position, count, _real(freq)))
+            counts, freqs = counts or [], _reals_fast(freqs or [])
+            if len(counts) == len(freqs):
+                rows.extend(zip(repeat(key), repeat(locus), counter(), counts, freqs))
+            else:
+                rows.extend(zip(repeat(key), repeat(locus), counter(),
+                                *zip(*zip_longest(counts, freqs))))
 
     def synchronic_samples(self) -> None:
         doc = self.doc
@@ -289,12 +298,12 @@ class _Mapper:
         per_locus.append([neiman_tf(freqs) for freqs in freq_lists])
         self.field = "unlabeled_counts_ssize"
         count_lists = doc.get("unlabeled_counts_ssize", {}).get(key) or []
-        self._traits("sample_trait", (sample_id,), count_lists, freq_lists)
+        self._traits("sample_trait", sample_id, count_lists, freq_lists)
         self.field = "unlabeled_config_counts_ssize"
         configs = doc.get("unlabeled_config_counts_ssize", {}).get(key)
         if configs is not None:
             rows["sample_configuration"].extend(
-                (sample_id, position, count, None) for position, count in enumerate(configs))
+                zip(repeat(sample_id), counter(), configs, repeat(None)))
         self.field = "config_slatkin_ssize"
         head = (sample_id, self.run_id, None, size,
                 _real(doc.get("config_slatkin_ssize", {}).get(key)),
@@ -337,16 +346,17 @@ class _Mapper:
         columns.append([None if freqs is None else neiman_tf(freqs) for freqs in freq_lists])
         trait_rows = rows["sample_trait"]
         for locus, freqs in zip(loci, freq_lists):
-            for position, freq in enumerate(freqs or ()):
-                trait_rows.append((sample_id, locus, position, None, _real(freq)))
+            if freqs:
+                trait_rows.extend(zip(repeat(sample_id), repeat(locus), counter(), repeat(None),
+                                      _reals_fast(freqs)))
         self.field = "unlabeled_config_counts_ta_ssize"
         configs = doc.get("unlabeled_config_counts_ta_ssize", {}).get(dur, {}).get(key)
         config_tf = None
         if configs is not None:
+            counts = list(configs.values())
             rows["sample_configuration"].extend(
-                (sample_id, position, count, label)
-                for position, (label, count) in enumerate(configs.items()))
-            config_tf = configuration_stats(list(configs.values()))[2]
+                zip(repeat(sample_id), counter(), counts, configs.keys()))
+            config_tf = neiman_tf_of_counts(counts)
         values = {}
         for name in ("config_slatkin_ta_ssize", "num_configurations_ta_ssize",
                      "config_entropy_ta_ssize", "config_iqv_ta_ssize"):

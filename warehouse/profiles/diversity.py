@@ -7,6 +7,7 @@ times, where plain Python is faster than building arrays.
 from __future__ import annotations
 
 import math
+from operator import mul
 from typing import Sequence
 
 NAN = float("nan")
@@ -29,10 +30,18 @@ def neiman_tf(frequencies: Sequence[float]) -> float | None:
     """Neiman's t_f = 1 / sum(f^2) - 1 of a list of frequencies."""
     if not frequencies:
         return None
-    homozygosity = sum(f * f for f in frequencies)
+    homozygosity = sum(map(mul, frequencies, frequencies))
     if homozygosity == 0:
         return INF
     return 1.0 / homozygosity - 1.0
+
+
+def neiman_tf_of_counts(counts: Sequence[int]) -> float | None:
+    """t_f of the frequencies count / sum(counts), from exact integer sums."""
+    total = sum(counts)
+    if not counts or total == 0:
+        return None
+    return total * total / sum(map(mul, counts, counts)) - 1.0
 
 
 def frequencies(counts: Sequence[int]) -> list[float] | None:
@@ -52,7 +61,7 @@ def iqv(freqs: Sequence[float]) -> float:
     k = len(freqs)
     if k <= 1:
         return 0.0
-    return k / (k - 1) * (1.0 - sum(f * f for f in freqs))
+    return k / (k - 1) * (1.0 - sum(map(mul, freqs, freqs)))
 
 
 def configuration_stats(counts: Sequence[int]) -> tuple[float | None, float | None, float | None]:
