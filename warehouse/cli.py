@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -109,6 +110,24 @@ def _print_summary(summary: BuildSummary, db_path: str, verbose: bool) -> None:
         f"{runs} runs, {summary.total('duplicates')} duplicates skipped, {rows} rows, "
         f"{values} values in {summary.seconds:.1f} s "
         f"({runs / seconds:.0f} runs/s, {values / seconds / 1e6:.2f} M values/s)", err=True)
+    unknown = _unknown_collections(summary)
+    if unknown:
+        click.echo(f"{db_path}: {unknown}", err=True)
+
+
+def _unknown_collections(summary: BuildSummary, shown: int = 8) -> str:
+    """Collections the profile does not know: loaded whole into `document`, never dropped."""
+    counts: Counter = Counter()
+    for f in summary.files:
+        if f.status == "loaded":
+            counts.update(f.unknown_collections)
+    if not counts:
+        return ""
+    names = [f"{'(unnamed)' if name == '?' else name} {n}" for name, n in counts.most_common(shown)]
+    if len(counts) > shown:
+        names.append(f"and {len(counts) - shown} more")
+    return (f"{counts.total()} documents of collections the profile does not know, "
+            f"kept whole in the document table: {', '.join(names)}")
 
 
 @main.command()
@@ -128,6 +147,44 @@ def export(db_path: str, out_dir: str, basename: str) -> None:
 
 
 @main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(db_path: str, as_json: bool) -> None:
+    """What is loaded, per node and format: files, runs, rows, duplicates, conflicts."""
+    import json
+
+    from .status import render, status as status_report
+
+    try:
+        report = status_report(db_path)
+    except FileNotFoundError as error:
+        _fail(str(error))
+    click.echo(json.dumps(report, indent=2) if as_json else render(report))
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False))
+def verify(db_path: str) -> None:
+    """Check integrity and invariants; exit code 1 and one line per problem when any fails.
+
+    SQLite's integrity and foreign key checks; aggregates in census and sample
+    equal to what their per-locus rows give; parameters for every run read
+    from a document; ledger run counts equal to the run table.
+    """
+    from .verify import problems
+
+    if not Path(db_path).is_file():
+        _fail(f"no warehouse at {db_path}")
+    found = 0
+    for problem in problems(db_path):
+        click.echo(str(problem))
+        found += 1
+    if found:
+        _fail(f"{found} problems in {db_path}")
+    click.echo(f"{db_path}: ok")
+
+
+@main.command()
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--runs", default=2000, show_default=True, type=click.IntRange(1))
 @click.option("--nodes", default=8, show_default=True, type=click.IntRange(1))
@@ -138,16 +195,25 @@ def export(db_path: str, out_dir: str, basename: str) -> None:
               help="mixed, or one of none, gzip, bzip2, xz, zstd.")
 @click.option("--config-keys", type=click.IntRange(1), default=None,
               help="Labeled configurations per TA sample (large records: e.g. 5000).")
+@click.option("--form", default="mongoexport", show_default=True,
+              type=click.Choice(["mongoexport", "dump", "archive"]),
+              help="Each node as mongoexport JSON, a mongodump folder (nodeK/dump/<db>/*.bson) "
+                   "or a mongodump --archive file.")
+@click.option("--timing", is_flag=True,
+              help="Also write the simulation_timing collection (one document per run).")
 @click.option("-q", "--quiet", is_flag=True)
 def demo(out_dir: str, runs: int, nodes: int, seed: int, eras: str, compression: str,
-         config_keys: int | None, quiet: bool) -> None:
+         config_keys: int | None, form: str, timing: bool, quiet: bool) -> None:
     """Write a realistic demo experiment: run records split over nodes."""
     from .demo import write_demo
 
     with tqdm(total=runs, unit="run", disable=None if not quiet else True, leave=False) as bar:
-        files = write_demo(Path(out_dir), n_runs=runs, nodes=nodes, seed=seed, eras=eras,
-                           compression=compression, config_keys=config_keys,
-                           progress=bar.update)
+        try:
+            files = write_demo(Path(out_dir), n_runs=runs, nodes=nodes, seed=seed, eras=eras,
+                               compression=compression, config_keys=config_keys,
+                               progress=bar.update, form=form, timing=timing)
+        except ValueError as error:
+            _fail(str(error), code=2)
     if not quiet:
         click.echo(f"{out_dir}: {runs} runs in {len(files)} files", err=True)
 
