@@ -55,7 +55,12 @@ def parse_document(text: bytes) -> dict[str, Any]:
     if type(doc) is not dict:
         raise WarehouseError(f"expected a JSON object, found {type(doc).__name__}")
     markers = text.count(MARKER)
-    return decode_document(doc, markers) if markers else doc
+    if not markers:
+        return doc
+    try:
+        return decode_document(doc, markers)
+    except Exception as error:  # int(), ObjectId(), Decimal128(), base64 each raise their own
+        raise WarehouseError(f"invalid Extended JSON value: {type(error).__name__}: {error}") from None
 
 
 def read_json_lines(stream: BinaryIO, path: str,
