@@ -7,7 +7,7 @@ RAW    ?= data/raw
 DEMO   ?= data/demo
 DEMO_RUNS ?= 2000
 
-.PHONY: help warehouse test bench clean setup
+.PHONY: help warehouse test bench clean setup browse
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ warehouse: $(BIN)/warehouse ## Build $(DB) from data/raw/ (from demo data when d
 
 test: $(BIN)/warehouse ## Run the test suite
 	$(BIN)/python -m pytest
+
+browse: $(BIN)/warehouse ## Explore $(DB) in Datasette on http://127.0.0.1:8001 (builds it first when missing)
+	@[ -f $(DB) ] || $(MAKE) --no-print-directory warehouse
+	$(BIN)/warehouse browse --db $(DB)
 
 bench: $(BIN)/warehouse ## Measure build speed and memory (see docs/performance.md)
 	$(BIN)/python -m warehouse.bench

@@ -31,7 +31,9 @@ SELECT
     max(CASE name WHEN 'innovation_rate' THEN value END)          AS innovation_rate,
     max(CASE name WHEN 'sample_size' THEN value END)              AS sample_size,
     max(CASE name WHEN 'population_size' THEN value END)          AS population_size,
-    max(CASE name WHEN 'kandler_interval' THEN value END)         AS kandler_interval
+    max(CASE name WHEN 'kandler_interval' THEN value END)         AS kandler_interval,
+    -- CSV exports give the interval in generations only (docs/csv-eras.md)
+    max(CASE name WHEN 'kandler_interval_generations' THEN value END) AS kandler_interval_generations
 FROM parameter
 GROUP BY run_id;
 
@@ -54,8 +56,10 @@ SELECT
     p.innovation_rate,
     p.conformism_strength,
     p.anticonformism_strength,
-    -- stored in ticks, exported in generations (integer division)
-    p.kandler_interval / p.population_size AS kandler_interval
+    -- stored in ticks, exported in generations (integer division); runs known
+    -- only from a CSV simulation file have the generations alone
+    coalesce(p.kandler_interval / p.population_size, p.kandler_interval_generations)
+        AS kandler_interval
 FROM run AS r
 JOIN run_parameters AS p USING (run_id)
 ORDER BY r.run_id;

@@ -352,3 +352,38 @@ def test_write_demo_single_era_and_compression(tmp_path):
         demo.write_demo(tmp_path / "c", n_runs=1, eras="2.6")
     with pytest.raises(ValueError):
         demo.write_demo(tmp_path / "c", n_runs=1, compression="lz4")
+
+
+def test_timing_documents(records):
+    fields = ["_id", "script_filename", "rule_class", "pop_class", "simulation_run_id",
+              "experiment_name", "elapsed_time", "run_length", "popsize"]
+    timings = [demo.make_timing(run, demo.timing_rng(2024, i)) for i, run in enumerate(records[:50])]
+    for run, timing in zip(records, timings):
+        assert list(timing) == fields  # ctmixtures' SimulationTiming order, plus popsize
+        assert isinstance(timing["_id"], ObjectId)
+        assert timing["simulation_run_id"] == run["simulation_run_id"]
+        assert timing["rule_class"] == run["interaction_rule_classes"]
+        assert (timing["script_filename"], timing["pop_class"]) == (run["script_filename"],
+                                                                     run["pop_class"])
+        assert (timing["run_length"], timing["popsize"]) == (run["sample_time"],
+                                                             run["population_size"])
+        assert timing["experiment_name"] == "equifinality-3"
+        elapsed = timing["elapsed_time"]
+        assert type(elapsed) is float and 600 <= elapsed <= 7201 and not elapsed.is_integer()
+    assert len({t["_id"] for t in timings}) == 50
+    again = demo.make_timing(records[3], demo.timing_rng(2024, 3))
+    assert again == timings[3]  # deterministic per (seed, run)
+
+
+def test_write_demo_with_timing_keeps_the_runs_files(tmp_path):
+    plain = demo.write_demo(tmp_path / "a", n_runs=6, nodes=2, seed=1, eras="3.x",
+                            compression="gzip")
+    timed = demo.write_demo(tmp_path / "b", n_runs=6, nodes=2, seed=1, eras="3.x",
+                            compression="gzip", timing=True)
+    assert [f.relative_to(tmp_path / "b").as_posix() for f in timed] == [
+        "node1/mixture_model_stats.json.gz", "node1/simulation_timing.json.gz",
+        "node2/mixture_model_stats.json.gz", "node2/simulation_timing.json.gz"]
+    assert [f.read_bytes() for f in plain] == [timed[0].read_bytes(), timed[2].read_bytes()]
+    lines = gzip.decompress(timed[3].read_bytes()).decode().splitlines()
+    assert len(lines) == 3 and all(line.startswith('{"_id":{"$oid":"') for line in lines)
+    assert '"elapsed_time":' in lines[0] and '"simulation_run_id":"urn:uuid:' in lines[0]

@@ -8,6 +8,7 @@ ledger is skipped, so building again over the same inputs loads nothing.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +17,10 @@ from typing import Callable, Protocol
 
 from .errors import WarehouseError
 from .formats import Record
-from .formats.detect import detect
-from .formats.dumpdir import is_companion
+from .formats.detect import Detected, detect
+from .formats.dumpdir import is_bson_name, is_companion
 from .formats.mongoexport import DEFAULT_MAX_DOCUMENT
+from .profiles.ctmixtures_csv import CSV_HANDLERS, adopt_document, csv_only_run
 from .profiles.ctmixtures import (Ids, Rows, document_kind, map_other, map_run, map_timing,
                                   new_rows)
 from .sources import DECOMPRESSION_ERRORS, SourceFile, file_identity, find_sources, open_source
@@ -49,13 +51,14 @@ class FileOutcome:
     """What became of one input file."""
 
     path: str
-    status: str  # loaded, skipped (already in the ledger), companion, failed
+    status: str  # loaded, skipped (already in the ledger), companion, empty, failed
     node: str | None = None
     format: str | None = None
     compression: str | None = None
     documents: int = 0
     runs: int = 0
     duplicates: int = 0
+    disagreements: int = 0  # values that differ from what another source stored
     rows: int = 0
     values: int = 0
     input_bytes: int = 0  # on disk
@@ -109,6 +112,11 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
     outcome = FileOutcome(source.display, "loaded", source.node)
     size, sha256 = file_identity(source.path)
     outcome.input_bytes = size
+    if size == 0 and is_bson_name(source.path):
+        # mongodump writes an empty collection as an empty file: nothing to
+        # load, and no ledger row (all empty files share one sha256)
+        outcome.status, outcome.note = "empty", "empty collection"
+        return outcome
     known = warehouse.loaded_source(sha256, size)
     if known is not None:
         outcome.status = "skipped"
@@ -128,6 +136,7 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
         outcome.status = "failed"
         outcome.error = error.located(source.display)
         outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
+        outcome.disagreements = 0
     except BaseException:
         warehouse.rollback()
         raise
@@ -152,6 +161,12 @@ class LoadContext:
 
 def _load_run(record: Record, ctx: LoadContext) -> None:
     run_key = record.document.get("simulation_run_id")
+    # a run known so far only from CSV export rows takes its document's rows now
+    if run_key not in ctx.seen_runs and (csv_run := csv_only_run(ctx.warehouse, run_key)):
+        adopt_document(record, ctx, csv_run)
+        ctx.seen_runs.add(run_key)
+        ctx.outcome.runs += 1
+        return
     if run_key in ctx.seen_runs or (isinstance(run_key, str) and ctx.warehouse.has_run(run_key)):
         ctx.outcome.duplicates += 1
         return
@@ -166,7 +181,8 @@ def _load_timing(record: Record, ctx: LoadContext) -> None:
 
 def _load_other(record: Record, ctx: LoadContext) -> None:
     """A collection the profile does not know: kept whole, and reported."""
-    record = record._replace(database=record.database or ctx.database)
+    if record.database is None:  # "" is a name: the oplog's database in an archive
+        record = record._replace(database=ctx.database)
     map_other(record, ctx.source_id, ctx.ids, ctx.rows)
     ctx.outcome.unknown_collections[record.collection or "?"] += 1
 
@@ -179,6 +195,7 @@ HANDLERS: dict[str, Callable[[Record, LoadContext], None]] = {
     "simulation_timing": _load_timing,
     "other": _load_other,
 }
+HANDLERS.update(CSV_HANDLERS)  # the export CSV files: "csv:<kind>" chunks of rows
 
 
 def _handler(record: Record, collection: str | None) -> Callable[[Record, LoadContext], None]:
@@ -211,6 +228,7 @@ def _load_stream(warehouse: Warehouse, source: SourceFile, stream, outcome: File
         if sum(map(len, rows.values())) >= FLUSH_ROWS:
             _flush(warehouse, rows, outcome)
     _flush(warehouse, rows, outcome)
+    _record_dump(warehouse, source_id, detected)
     outcome.raw_bytes = _position(stream)
     warehouse.finish_source(source_id, documents=outcome.documents, runs=outcome.runs,
                             duplicates=outcome.duplicates, rows_written=outcome.rows,
@@ -226,8 +244,27 @@ def _position(stream) -> int:
         return 0
 
 
+# -- mongodump files: what the dump says about its namespaces (schemas/003_dumps.sql)
+_NAMESPACE_INSERT = ("INSERT INTO source_namespace (source_id, database_name, collection, "
+                     "documents, type, metadata) VALUES (?, ?, ?, ?, ?, ?)")
+
+
+def _record_dump(warehouse: Warehouse, source_id: int, detected: Detected) -> None:
+    if detected.header is not None:
+        warehouse.query("UPDATE source SET dump_header = ? WHERE source_id = ?",
+                        (detected.header, source_id))
+    for ns in detected.namespaces():
+        warehouse.query(_NAMESPACE_INSERT, (source_id, ns.database, ns.collection,
+                                            ns.documents, ns.type, ns.metadata))
+
+
 def _flush(warehouse: Warehouse, rows, outcome: FileOutcome) -> None:
-    written, values = warehouse.write(rows)
+    try:
+        written, values = warehouse.write(rows)
+    except (sqlite3.InterfaceError, sqlite3.ProgrammingError) as error:
+        # a value of a type no column can hold (a date or Decimal128 where a
+        # number belongs): the file fails, the build goes on
+        raise WarehouseError(f"a value SQLite cannot store: {error}") from None
     outcome.rows += written
     outcome.values += values
     for batch in rows.values():

@@ -22,23 +22,28 @@ from .sources import SourceFile
 class TqdmProgress:
     """One bar over the bytes of all files, named after the file being read."""
 
-    def __init__(self, total_files: int, enabled: bool) -> None:
+    def __init__(self, sources: list[SourceFile], enabled: bool) -> None:
         # disable=None: no bar when stderr is not a terminal (pipes, CI logs).
-        self.bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024,
+        total = sum(source.path.stat().st_size for source in sources)
+        self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                         disable=None if enabled else True, leave=False, dynamic_ncols=True)
-        self.total_files = total_files
-        self.done = 0
+        self.total_files = len(sources)
+        self.started = 0
+        self.expected = 0  # bytes the files started so far should have reported
 
     def file_started(self, source: SourceFile, size: int) -> None:
-        self.bar.total = (self.bar.total or 0) + size
-        self.bar.set_description(f"[{self.done + 1}/{self.total_files}] {source.path.name}")
+        self.started += 1
+        self.bar.set_description(f"[{self.started}/{self.total_files}] {source.path.name}")
+        self.expected += size
         self.bar.refresh()
 
     def advance(self, nbytes: int) -> None:
         self.bar.update(nbytes)
 
     def file_done(self) -> None:
-        self.done += 1
+        # A file skipped, failed or read only in part still counts as done.
+        if self.bar.n < self.expected:
+            self.bar.update(self.expected - self.bar.n)
 
     def close(self) -> None:
         self.bar.close()
@@ -75,10 +80,10 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     from .sources import find_sources
 
     try:
-        total = len(find_sources(list(paths), node))
+        sources = find_sources(list(paths), node)
     except WarehouseError as error:
         _fail(str(error))
-    progress = TqdmProgress(total, enabled=not quiet)
+    progress = TqdmProgress(sources, enabled=not quiet)
     try:
         summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
                                   max_document=max_document << 20)
@@ -104,9 +109,11 @@ def _print_summary(summary: BuildSummary, db_path: str, verbose: bool) -> None:
                        err=True)
     runs, rows, values = summary.total("runs"), summary.total("rows"), summary.total("values")
     seconds = max(summary.seconds, 1e-9)
+    empty = summary.count("empty")
     click.echo(
         f"{db_path}: loaded {summary.count('loaded')} files "
-        f"({summary.count('skipped')} already loaded, {len(summary.failed)} failed): "
+        f"({summary.count('skipped')} already loaded, {len(summary.failed)} failed"
+        f"{f', {empty} empty collections' if empty else ''}): "
         f"{runs} runs, {summary.total('duplicates')} duplicates skipped, {rows} rows, "
         f"{values} values in {summary.seconds:.1f} s "
         f"({runs / seconds:.0f} runs/s, {values / seconds / 1e6:.2f} M values/s)", err=True)
@@ -216,6 +223,32 @@ def demo(out_dir: str, runs: int, nodes: int, seed: int, eras: str, compression:
             _fail(str(error), code=2)
     if not quiet:
         click.echo(f"{out_dir}: {runs} runs in {len(files)} files", err=True)
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default serves this machine only.")
+def browse(db_path: str, port: int, host: str) -> None:
+    """Serve DB with Datasette: every table, view and column described, canned queries, facets."""
+    from .browse import database_name, serve
+
+    click.echo(f"Serving {db_path} on http://{host}:{port}/{database_name(db_path)} "
+               "(Ctrl-C to stop)", err=True)
+    serve(db_path, host=host, port=port)
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for index.html and its figures (PNG).")
+def report(db_path: str, out_dir: str) -> None:
+    """Write a self-contained HTML report: runs, parameter coverage, census statistics, problems."""
+    from .report import report as write_report
+
+    index = write_report(db_path, out_dir)
+    click.echo(str(index))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ of its ``conf/*.json`` files.
 Every run has its own random generator (``record_rng(seed, index)``), so the
 data set is deterministic for a seed whatever order or process makes it.
 ``write_demo`` splits runs over node folders the way the 8 cluster nodes of the
-original experiments were exported, in every mongoexport era and compression.
+original experiments were exported, in every mongoexport era and compression,
+or dumped (``mongodump`` folders or archives, see :mod:`warehouse.dumpwriter`);
+optionally with each run's ``simulation_timing`` document (``make_timing``).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from typing import Any, NamedTuple
 
 from bson import ObjectId
 
-from . import dialects
+from . import dialects, dumpwriter
 
 POPULATION_SIZE = 100
 NUM_FEATURES = 4
@@ -527,8 +529,42 @@ def generate(n_runs: int, seed: int = 0, config_keys: int | None = None,
         yield make_record(record_rng(seed, index), index, config_keys=config_keys)
 
 
+def timing_rng(seed: int, index: int) -> random.Random:
+    """The random generator of run ``index``'s ``simulation_timing`` document."""
+    return random.Random(f"ctmixtures-demo/{seed}/{index}/timing")
+
+
+def make_timing(run: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """The ``simulation_timing`` document of a run (fields in ctmixtures' order).
+
+    ``elapsed_time`` has a fractional part, as ``time()`` differences do: the
+    JSON eras 2.4 and 3.x print a whole double as an integer, and documents
+    kept whole would then differ between a dump and an export.
+    """
+    elapsed = round(rng.uniform(600.0, 7200.0), 6)
+    if elapsed.is_integer():
+        elapsed += 0.5
+    return {
+        "_id": _object_id(1_410_833_235 + int(elapsed), rng.getrandbits(40).to_bytes(5, "big"),
+                          rng.getrandbits(24)),
+        "script_filename": run["script_filename"],
+        "rule_class": run["interaction_rule_classes"],
+        "pop_class": run["pop_class"],
+        "simulation_run_id": run["simulation_run_id"],
+        "experiment_name": EXPERIMENT,
+        "elapsed_time": elapsed,
+        "run_length": run["sample_time"],
+        "popsize": run["population_size"],
+    }
+
+
 _COMPRESSION_CYCLE = ("gzip", "zstd", "bzip2", "xz", "none")
 _FILE_STEM = "mixture_model_stats.json"
+FORMS = ("mongoexport", "dump", "archive")
+DATABASE = f"{EXPERIMENT}_samples_raw"  # the database on every node
+RUNS = "mixture_model_stats"
+TIMING = "simulation_timing"
+ARCHIVE_SEGMENT_RUNS = 25  # runs per archive segment: the two collections interleave
 
 
 def _node_plan(nodes: int, eras: str, compression: str) -> list[tuple[str, str, bool, bool]]:
@@ -556,7 +592,8 @@ def _node_plan(nodes: int, eras: str, compression: str) -> list[tuple[str, str, 
 
 def write_demo(out_dir: str | Path, n_runs: int = 2000, nodes: int = 8, seed: int = 0,
                eras: str = "mixed", compression: str = "mixed", config_keys: int | None = None,
-               progress: Callable[[int], Any] | None = None, workers: int = 1) -> list[Path]:
+               progress: Callable[[int], Any] | None = None, workers: int = 1,
+               form: str = "mongoexport", timing: bool = False) -> list[Path]:
     """Write ``n_runs`` records split over ``out_dir/node1 … nodeN``.
 
     Node k holds the next contiguous block of ``generate(n_runs, seed)``, in
@@ -569,10 +606,22 @@ def write_demo(out_dir: str | Path, n_runs: int = 2000, nodes: int = 8, seed: in
     on cloned cluster nodes, repeat across nodes. ``progress(k)`` is called
     with the number of runs just written (``tqdm.update`` fits). ``workers``
     > 1 writes nodes in that many processes (same output; progress then
-    comes a node at a time). Returns the files written, in node order.
+    comes a node at a time).
+
+    ``timing`` adds each run's ``simulation_timing`` document (see
+    :func:`make_timing`): in ``simulation_timing.json`` beside the runs.
+    ``form`` writes each node as mongoexport JSON (above), as a mongodump
+    folder ``nodeK/dump/<DATABASE>/<collection>.bson`` with its
+    ``.metadata.json`` (each file compressed: ``.gz`` is ``mongodump --gzip``),
+    or as a mongodump archive ``nodeK/<DATABASE>.archive`` (compressed as a
+    whole), its collections in interleaved segments. Eras only apply to
+    mongoexport, and so do the ``--jsonArray`` node and split members.
+    Returns the data files written (not the metadata), in node order.
     """
     if nodes < 1:
         raise ValueError("nodes must be at least 1")
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {', '.join(FORMS)}")
     out = Path(out_dir)
     plan = _node_plan(nodes, eras, compression)
     base, extra = divmod(n_runs, nodes)
@@ -580,24 +629,26 @@ def write_demo(out_dir: str | Path, n_runs: int = 2000, nodes: int = 8, seed: in
     start = 0
     for k, (era, comp, as_array, split) in enumerate(plan, start=1):
         count = base + (1 if k <= extra else 0)
-        path = out / f"node{k}" / (_FILE_STEM + dialects.SUFFIXES[comp])
-        jobs.append(_NodeJob(path, seed, start, count, config_keys, era, comp, as_array, split))
+        jobs.append(_NodeJob(out / f"node{k}", seed, start, count, config_keys, era, comp,
+                             as_array, split, form, timing))
         start += count
+    written: list[Path] = []
     if workers <= 1 or nodes == 1:
         for job in jobs:
-            _write_node(job, progress)
+            written += _write_node(job, progress)
     else:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=min(workers, nodes)) as pool:
-            for job, _ in zip(jobs, pool.map(_write_node, jobs)):
+            for job, files in zip(jobs, pool.map(_write_node, jobs)):
+                written += files
                 if progress is not None:
                     progress(job.count)
-    return [job.path for job in jobs]
+    return written
 
 
 class _NodeJob(NamedTuple):
-    path: Path
+    folder: Path  # out/nodeK
     seed: int
     start: int
     count: int
@@ -606,6 +657,8 @@ class _NodeJob(NamedTuple):
     compression: str
     as_array: bool
     split: bool
+    form: str = "mongoexport"
+    timing: bool = False
 
 
 def _object_ids(seed: int) -> Iterator[ObjectId]:
@@ -620,11 +673,23 @@ def _object_ids(seed: int) -> Iterator[ObjectId]:
         yield _object_id(first_ts + j // 4, machine, first_counter + j)
 
 
-def _write_node(job: _NodeJob, progress: Callable[[int], Any] | None = None) -> Path:
-    job.path.parent.mkdir(parents=True, exist_ok=True)
+def _write_node(job: _NodeJob, progress: Callable[[int], Any] | None = None) -> list[Path]:
+    """Write one node's data in its form; returns the data files."""
+    job.folder.mkdir(parents=True, exist_ok=True)
+    pairs = _node_pairs(job, progress)
+    if job.form == "dump":
+        return _write_dump_node(job, pairs)
+    if job.form == "archive":
+        return [_write_archive_node(job, pairs)]
+    return _write_export_node(job, pairs)
+
+
+def _write_export_node(job: _NodeJob, pairs: Iterator[tuple[dict, dict | None]]) -> list[Path]:
+    path = job.folder / (_FILE_STEM + dialects.SUFFIXES[job.compression])
+    timings: list[dict[str, Any]] = []
+    docs = _runs_keeping_timings(pairs, timings)
     half = job.count // 2 if job.split and job.count >= 2 else None
-    with dialects.open_writer(job.path, job.compression) as fh:
-        docs = _node_docs(job, progress)
+    with dialects.open_writer(path, job.compression) as fh:
         if job.as_array:  # written a document at a time: split between two of them
             dialects.write_json_array(fh, _split_at(docs, half, fh), job.era)
         elif half is not None:
@@ -633,7 +698,52 @@ def _write_node(job: _NodeJob, progress: Callable[[int], Any] | None = None) -> 
             dialects.write_json_lines(fh, docs, job.era)
         else:
             dialects.write_json_lines(fh, docs, job.era)
-    return job.path
+    if not job.timing:
+        return [path]
+    timing_path = job.folder / (f"{TIMING}.json" + dialects.SUFFIXES[job.compression])
+    with dialects.open_writer(timing_path, job.compression) as fh:
+        dialects.write_json_lines(fh, timings, job.era)
+    return [path, timing_path]
+
+
+def _write_dump_node(job: _NodeJob, pairs: Iterator[tuple[dict, dict | None]]) -> list[Path]:
+    out = job.folder / "dump"
+    timings: list[dict[str, Any]] = []
+    runs = _runs_keeping_timings(pairs, timings)
+    written = [dumpwriter.write_collection(out, DATABASE, RUNS, runs, job.compression)]
+    if job.timing:
+        written.append(dumpwriter.write_collection(out, DATABASE, TIMING, timings,
+                                                   job.compression))
+    return written
+
+
+def _write_archive_node(job: _NodeJob, pairs: Iterator[tuple[dict, dict | None]]) -> Path:
+    path = job.folder / (f"{DATABASE}.archive" + dialects.SUFFIXES[job.compression])
+    collections = [RUNS, TIMING] if job.timing else [RUNS]
+    with dialects.open_writer(path, job.compression) as fh:
+        writer = dumpwriter.ArchiveWriter(fh, [(DATABASE, c) for c in collections])
+        while chunk := list(itertools.islice(pairs, ARCHIVE_SEGMENT_RUNS)):
+            writer.segment(DATABASE, RUNS, (run for run, _ in chunk))
+            if job.timing:
+                writer.segment(DATABASE, TIMING, (timing for _, timing in chunk if timing))
+        writer.close()
+    return path
+
+
+def _runs_keeping_timings(pairs: Iterator[tuple[dict, dict | None]],
+                          timings: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The run documents; their timing documents (small) collect in ``timings``."""
+    for run, timing in pairs:
+        if timing is not None:
+            timings.append(timing)
+        yield run
+
+
+def _node_pairs(job: _NodeJob, progress: Callable[[int], Any] | None
+                ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Each run document of the node with its timing document (None without timing)."""
+    for index, run in enumerate(_node_docs(job, progress), start=job.start):
+        yield run, make_timing(run, timing_rng(job.seed, index)) if job.timing else None
 
 
 def _node_docs(job: _NodeJob, progress: Callable[[int], Any] | None) -> Iterator[dict[str, Any]]:

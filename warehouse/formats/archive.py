@@ -29,7 +29,7 @@ from warehouse.formats.bsonfile import (
     read_document_rest,
     read_exact,
 )
-from warehouse.formats.dumpdir import parse_metadata_json
+from warehouse.formats.dumpdir import DumpNamespace, parse_metadata_json
 
 MAGIC = b"\x6d\xe2\x99\x81"
 TERMINATOR = b"\xff\xff\xff\xff"
@@ -64,7 +64,8 @@ class ArchiveReader:
     ``header``: the header document. ``collections``: one dict per collection
     metadata document, with keys ``db``, ``collection``, ``metadata`` (the
     parsed JSON object, or the raw string when it is not valid JSON),
-    ``metadata_valid``, ``metadata_error`` (message or None), ``type`` and
+    ``metadata_text`` (the JSON text as written, or None), ``metadata_valid``,
+    ``metadata_error`` (message or None), ``type`` and
     ``size`` (None when absent), ``offset``. ``metadata`` is None when the
     archive gives an empty string (the oplog does). ``namespaces``: a
     :class:`Namespace` per ``(db, collection)`` seen in the data, in order of
@@ -146,6 +147,7 @@ class ArchiveReader:
             "db": document.get("db"),
             "collection": document.get("collection"),
             "metadata": metadata,
+            "metadata_text": raw if isinstance(raw, str) and raw else None,
             "metadata_valid": error is None,
             "metadata_error": error,
             "type": document.get("type"),
@@ -251,14 +253,44 @@ class ArchiveReader:
             raise self._error("archive cut short: no EOF header for namespace(s) "
                               + ", ".join(unclosed))
 
+    def check_complete(self) -> None:
+        """Raise when a collection listed in the header had no data (call at the end)."""
+        missing = self.missing_collections()
+        if missing:
+            raise self._error("archive cut short: no data for " + ", ".join(missing)
+                              + ", listed in its header")
+
+    def dump_namespaces(self) -> list[DumpNamespace]:
+        """Every namespace listed in the header or met in the data, with its counts.
+
+        Complete once iteration ends. A namespace met only in the data (a
+        time-series collection's buckets, the oplog) has no metadata.
+        """
+        found: dict[tuple[str, str], DumpNamespace] = {}
+        for entry in self.collections:  # the first of repeated entries counts
+            key = (str(entry["db"]), str(entry["collection"]))
+            seen = self.namespaces.get(key)
+            kind = entry["type"] if isinstance(entry["type"], str) else None
+            found.setdefault(key, DumpNamespace(*key, seen.documents if seen else 0, kind,
+                                                entry["metadata_text"]))
+        for key, seen in self.namespaces.items():
+            found.setdefault(key, DumpNamespace(*key, seen.documents))
+        return list(found.values())
+
+    def complete_records(self) -> Iterator[Record]:
+        """The documents; at the end, an error if a listed collection never came."""
+        yield from self
+        self.check_complete()
+
 
 def read_archive(stream: BinaryIO, path: str,
                  max_document: int = MAX_DOCUMENT) -> Iterator[Record]:
     """Yield every document of a (decompressed) mongodump archive.
 
-    Errors, including those of the prelude, are raised while iterating.
+    Errors, including those of the prelude and an archive cut between two
+    namespaces, are raised while iterating.
     """
-    yield from ArchiveReader(stream, path, max_document)
+    yield from ArchiveReader(stream, path, max_document).complete_records()
 
 
 def read_archive_prelude(stream: BinaryIO, path: str,

@@ -1,0 +1,136 @@
+"""``make bench``: build speed and memory on generated data.
+
+Generates a demo experiment (default 20,000 runs over 8 nodes, gzip JSON
+lines, tools-3.x era), builds it in a child process, and prints runs/s,
+stored values/s (rows times columns written), input MB/s (compressed and
+decompressed) and the child's peak RSS; then the same for a few very large
+records, and the BSON and CSV comparisons when those benchmarks exist.
+Figures go to stdout and to ``<workdir>/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .demo import write_demo
+from .sources import find_sources, open_source
+
+
+def generate(folder: Path, runs: int, config_keys: int | None = None) -> Path:
+    """Demo data, reused when the same parameters were generated before."""
+    marker = folder / "complete.json"
+    wanted = {"runs": runs, "config_keys": config_keys, "eras": "3.x", "compression": "gzip"}
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        return folder / "raw"
+    started = time.perf_counter()
+    write_demo(folder / "raw", n_runs=runs, nodes=8, seed=1, eras="3.x", compression="gzip",
+               config_keys=config_keys, workers=2)
+    marker.write_text(json.dumps(wanted))
+    print(f"  generated {runs} runs in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return folder / "raw"
+
+
+def decompressed_bytes(raw: Path) -> int:
+    total = 0
+    for source in find_sources([raw]):
+        with open_source(source.path) as opened:
+            while chunk := opened.stream.read(1 << 20):
+                total += len(chunk)
+    return total
+
+
+def timed_build(db: Path, raw: Path, *extra: str) -> dict[str, Any]:
+    """Build in a child process; wall time and the child's peak RSS."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    command = [sys.executable, "-m", "warehouse.cli", "build", "--db", str(db), "-q", *extra, str(raw)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"build failed: {' '.join(command)}")
+    with sqlite3.connect(db) as con:
+        runs, values, rows = con.execute(
+            "SELECT sum(runs), sum(values_written), sum(rows_written) FROM source").fetchone()
+    return {"seconds": seconds, "runs": runs, "rows": rows, "values": values,
+            "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def measure(label: str, folder: Path, runs: int, config_keys: int | None = None) -> dict[str, Any]:
+    raw = generate(folder, runs, config_keys)
+    compressed = sum(path.stat().st_size for path in raw.rglob("*") if path.is_file())
+    result = timed_build(folder / "warehouse.sqlite", raw)
+    seconds = result["seconds"]
+    result.update({
+        "label": label,
+        "runs_per_s": result["runs"] / seconds,
+        "values_per_s": result["values"] / seconds,
+        "compressed_mb_per_s": compressed / seconds / 1e6,
+        "raw_mb_per_s": decompressed_bytes(raw) / seconds / 1e6,
+        "input_mb": compressed / 1e6,
+    })
+    return result
+
+
+def report(result: dict[str, Any]) -> str:
+    return (f"{result['label']:<34} {result['runs']:>7} runs {result['seconds']:7.1f} s "
+            f"{result['runs_per_s']:7.0f} runs/s {result['values_per_s'] / 1e6:6.2f} M values/s "
+            f"{result['compressed_mb_per_s']:6.2f} MB/s gz {result['raw_mb_per_s']:6.1f} MB/s raw "
+            f"peak RSS {result['peak_rss_mb']:5.0f} MB")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m warehouse.bench", description=__doc__)
+    parser.add_argument("--runs", type=int, default=20_000)
+    parser.add_argument("--large-runs", type=int, default=100,
+                        help="runs with labeled configuration maps of up to 11,000 keys")
+    parser.add_argument("--workdir", type=Path, default=Path("bench-out"))
+    parser.add_argument("--only-json", action="store_true", help="skip the BSON and CSV comparisons")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"SQLite {sqlite3.sqlite_version}", flush=True)
+    results = [measure(f"JSON lines, gzip, {args.runs} runs", args.workdir / f"json-{args.runs}", args.runs)]
+    print(report(results[-1]), flush=True)
+    if args.large_runs:
+        results.append(measure(f"large records, {args.large_runs} runs",
+                               args.workdir / f"large-{args.large_runs}", args.large_runs, 11_000))
+        print(report(results[-1]), flush=True)
+    extras: dict[str, Any] = {}
+    if not args.only_json:
+        extras = comparisons(args.workdir, min(args.runs, 20_000))
+    (args.workdir / "results.json").write_text(json.dumps({"builds": results, **extras}, indent=2))
+
+
+def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
+    """BSON vs JSON and CSV vs the sqlite3 shell, where those benchmarks exist."""
+    found: dict[str, Any] = {}
+    try:
+        from .bench_bson import bench_bson
+    except ImportError:
+        pass
+    else:
+        found["bson"] = bench_bson(workdir / "bson", runs)
+        print("BSON vs JSON:", json.dumps(found["bson"]), flush=True)
+    try:
+        from .bench_csv import bench_csv
+    except ImportError:
+        pass
+    else:
+        found["csv"] = bench_csv(workdir / "csv", runs)
+        print("CSV vs sqlite3 .import:", json.dumps(found["csv"]), flush=True)
+    return found
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""The ``warehouse`` command: a thin layer over the library.
+
+Output is for people (stderr for progress and errors, stdout for results);
+exit codes are for scripts: 0 success, 1 some input failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections import Counter
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from .build import BuildSummary, build as build_warehouse
+from .errors import WarehouseError
+from .sources import SourceFile
+
+
+class TqdmProgress:
+    """One bar over the bytes of all files, named after the file being read."""
+
+    def __init__(self, total_files: int, enabled: bool) -> None:
+        # disable=None: no bar when stderr is not a terminal (pipes, CI logs).
+        self.bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024,
+                        disable=None if enabled else True, leave=False, dynamic_ncols=True)
+        self.total_files = total_files
+        self.done = 0
+
+    def file_started(self, source: SourceFile, size: int) -> None:
+        self.bar.total = (self.bar.total or 0) + size
+        self.bar.set_description(f"[{self.done + 1}/{self.total_files}] {source.path.name}")
+        self.bar.refresh()
+
+    def advance(self, nbytes: int) -> None:
+        self.bar.update(nbytes)
+
+    def file_done(self) -> None:
+        self.done += 1
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"warehouse: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ctwarehouse")
+def main() -> None:
+    """Stream simulation outputs into one normalized SQLite warehouse."""
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
+              help="Warehouse file to create or add to.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--node", help="Node name for every file (default: the first folder below each PATH).")
+@click.option("--max-document", default=64, show_default=True, type=click.IntRange(1),
+              help="Largest single document or line accepted, in MiB.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary; errors only.")
+@click.option("-v", "--verbose", is_flag=True, help="A line per file; tracebacks on errors.")
+def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: int,
+          quiet: bool, verbose: bool) -> None:
+    """Load every file under PATHS (files or folders, any compression) into DB.
+
+    Files already loaded (same size and sha256) are skipped. A damaged file
+    loads nothing and is reported; the others still load. Exit code 1 when
+    any file failed.
+    """
+    from .sources import find_sources
+
+    try:
+        total = len(find_sources(list(paths), node))
+    except WarehouseError as error:
+        _fail(str(error))
+    progress = TqdmProgress(total, enabled=not quiet)
+    try:
+        summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
+                                  max_document=max_document << 20)
+    except WarehouseError as error:
+        progress.close()
+        if verbose:
+            traceback.print_exc()
+        _fail(str(error))
+    progress.close()
+    for outcome in summary.failed:
+        click.echo(str(outcome.error), err=True)
+    if not quiet:
+        _print_summary(summary, db_path, verbose)
+    if not summary.ok:
+        sys.exit(1)
+
+
+def _print_summary(summary: BuildSummary, db_path: str, verbose: bool) -> None:
+    if verbose:
+        for f in summary.files:
+            detail = f"{f.runs} runs, {f.rows} rows" if f.status == "loaded" else f.note
+            click.echo(f"  {f.status:<9} {f.path} ({f.format or '-'}, {f.compression or '-'}) {detail}",
+                       err=True)
+    runs, rows, values = summary.total("runs"), summary.total("rows"), summary.total("values")
+    seconds = max(summary.seconds, 1e-9)
+    empty = summary.count("empty")
+    click.echo(
+        f"{db_path}: loaded {summary.count('loaded')} files "
+        f"({summary.count('skipped')} already loaded, {len(summary.failed)} failed"
+        f"{f', {empty} empty collections' if empty else ''}): "
+        f"{runs} runs, {summary.total('duplicates')} duplicates skipped, {rows} rows, "
+        f"{values} values in {summary.seconds:.1f} s "
+        f"({runs / seconds:.0f} runs/s, {values / seconds / 1e6:.2f} M values/s)", err=True)
+    unknown = _unknown_collections(summary)
+    if unknown:
+        click.echo(f"{db_path}: {unknown}", err=True)
+
+
+def _unknown_collections(summary: BuildSummary, shown: int = 8) -> str:
+    """Collections the profile does not know: loaded whole into `document`, never dropped."""
+    counts: Counter = Counter()
+    for f in summary.files:
+        if f.status == "loaded":
+            counts.update(f.unknown_collections)
+    if not counts:
+        return ""
+    names = [f"{'(unnamed)' if name == '?' else name} {n}" for name, n in counts.most_common(shown)]
+    if len(counts) > shown:
+        names.append(f"and {len(counts) - shown} more")
+    return (f"{counts.total()} documents of collections the profile does not know, "
+            f"kept whole in the document table: {', '.join(names)}")
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--basename", required=True, help="B in B-simulation-data.csv and its siblings.")
+def export(db_path: str, out_dir: str, basename: str) -> None:
+    """Write the four export files (simulation, population, sampled, tasampled)."""
+    from .export import export as export_files
+
+    try:
+        written = export_files(db_path, out_dir, basename)
+    except FileNotFoundError as error:
+        _fail(str(error))
+    for path, count in written.items():
+        click.echo(f"{path}: {count} rows")
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(db_path: str, as_json: bool) -> None:
+    """What is loaded, per node and format: files, runs, rows, duplicates, conflicts."""
+    import json
+
+    from .status import render, status as status_report
+
+    try:
+        report = status_report(db_path)
+    except FileNotFoundError as error:
+        _fail(str(error))
+    click.echo(json.dumps(report, indent=2) if as_json else render(report))
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False))
+def verify(db_path: str) -> None:
+    """Check integrity and invariants; exit code 1 and one line per problem when any fails.
+
+    SQLite's integrity and foreign key checks; aggregates in census and sample
+    equal to what their per-locus rows give; parameters for every run read
+    from a document; ledger run counts equal to the run table.
+    """
+    from .verify import problems
+
+    if not Path(db_path).is_file():
+        _fail(f"no warehouse at {db_path}")
+    found = 0
+    for problem in problems(db_path):
+        click.echo(str(problem))
+        found += 1
+    if found:
+        _fail(f"{found} problems in {db_path}")
+    click.echo(f"{db_path}: ok")
+
+
+@main.command()
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--runs", default=2000, show_default=True, type=click.IntRange(1))
+@click.option("--nodes", default=8, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--eras", default="mixed", show_default=True,
+              help="mixed, or one of 2.4, 3.x, 4.2-relaxed, 4.2-canonical.")
+@click.option("--compression", default="mixed", show_default=True,
+              help="mixed, or one of none, gzip, bzip2, xz, zstd.")
+@click.option("--config-keys", type=click.IntRange(1), default=None,
+              help="Labeled configurations per TA sample (large records: e.g. 5000).")
+@click.option("--form", default="mongoexport", show_default=True,
+              type=click.Choice(["mongoexport", "dump", "archive"]),
+              help="Each node as mongoexport JSON, a mongodump folder (nodeK/dump/<db>/*.bson) "
+                   "or a mongodump --archive file.")
+@click.option("--timing", is_flag=True,
+              help="Also write the simulation_timing collection (one document per run).")
+@click.option("-q", "--quiet", is_flag=True)
+def demo(out_dir: str, runs: int, nodes: int, seed: int, eras: str, compression: str,
+         config_keys: int | None, form: str, timing: bool, quiet: bool) -> None:
+    """Write a realistic demo experiment: run records split over nodes."""
+    from .demo import write_demo
+
+    with tqdm(total=runs, unit="run", disable=None if not quiet else True, leave=False) as bar:
+        try:
+            files = write_demo(Path(out_dir), n_runs=runs, nodes=nodes, seed=seed, eras=eras,
+                               compression=compression, config_keys=config_keys,
+                               progress=bar.update, form=form, timing=timing)
+        except ValueError as error:
+            _fail(str(error), code=2)
+    if not quiet:
+        click.echo(f"{out_dir}: {runs} runs in {len(files)} files", err=True)
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default serves this machine only.")
+def browse(db_path: str, port: int, host: str) -> None:
+    """Serve DB with Datasette: every table, view and column described, canned queries, facets."""
+    from .browse import database_name, serve
+
+    click.echo(f"Serving {db_path} on http://{host}:{port}/{database_name(db_path)} "
+               "(Ctrl-C to stop)", err=True)
+    serve(db_path, host=host, port=port)
+
+
+@main.command()
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for index.html and its figures (PNG).")
+def report(db_path: str, out_dir: str) -> None:
+    """Write a self-contained HTML report: runs, parameter coverage, census statistics, problems."""
+    from .report import report as write_report
+
+    index = write_report(db_path, out_dir)
+    click.echo(str(index))
+
+
+if __name__ == "__main__":
+    main()

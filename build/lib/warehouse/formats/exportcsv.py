@@ -1,0 +1,299 @@
+"""The CSV files of ctmixtures' exporter (``analytics/ctmixtures-export-data.py``).
+
+A file is recognised by its header, never by its name: the header tells the
+kind of file (``simulation``, ``population``, ``sampled``, ``tasampled`` and
+the per-locus ``pop-slatkin-locus`` / ``pop-richness-locus``) and the
+exporter era that wrote it (see ``docs/csv-eras.md``).
+
+Records are chunks of rows, not single rows: a ``Record`` whose document is a
+:class:`CsvChunk` (a few thousand rows, each a list of field strings, every
+row checked to have as many fields as the header) and whose ``line`` is the
+first row's line. Handing rows over in chunks lets the profile convert and
+insert them with C-level loops; one record per row would cost more than
+SQLite's own ``.import`` spends on the row.
+
+The exporter quotes every field (``csv.QUOTE_ALL``). Such lines are split
+with ``str.split`` after a check, per chunk, that no field holds a quote or a
+line break; any other CSV (unquoted, embedded quotes or newlines, blank
+lines) goes through the ``csv`` module, from that chunk to the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, BinaryIO, Iterable, Iterator
+
+from ..errors import WarehouseError
+from . import Record
+
+CHUNK_BYTES = 1 << 20  # decompressed bytes per chunk: a few thousand rows
+SLOW_CHUNK_ROWS = 2048
+MAX_HEADER = 1 << 16
+BOM = "\ufeff"
+
+# --- headers of every known exporter era -------------------------------------------------
+# Era "2.5": ctmixtures v2.5 (FORMAT.md). Era "2014-10": the exporter of early
+# October 2014 (the published files in mmadsen/experiment-ctmixtures).
+
+SIMULATION = (
+    "simulation_run_id", "model_class_label", "network_class", "interaction_rule_classes",
+    "innovation_class", "pop_class", "network_class", "trait_class", "random_seed",
+    "num_features", "init_traits_per_feature", "script_filename", "full_command_line",
+    "population_size", "innovation_rate", "conformism_strength", "anticonformism_strength",
+    "kandler_interval",
+)
+POPULATION_2014 = (
+    "simulation_run_id", "model_class_label", "num_trait_configurations",
+    "configuration_slatkin", "innovation_rate", "slatkin_locus_max", "slatkin_locus_min",
+    "entropy_locus_max", "entropy_locus_min", "entropy_locus_mean",
+    "iqv_locus_max", "iqv_locus_min", "iqv_locus_mean",
+    "richness_locus_max", "richness_locus_min", "richness_locus_mean",
+    "kandler_locus_max", "kandler_locus_min", "kandler_locus_mean",
+)
+POPULATION_25 = (
+    "simulation_run_id", "model_class_label", "num_trait_configurations",
+    "configuration_slatkin", "innovation_rate", "slatkin_locus_max", "slatkin_locus_min",
+    "slatkin_locus_mean", "entropy_locus_max", "entropy_locus_min", "entropy_locus_mean",
+    "iqv_locus_max", "iqv_locus_min", "iqv_locus_mean",
+    "richness_locus_max", "richness_locus_min", "richness_locus_mean",
+    "kandler_locus_max", "kandler_locus_min", "kandler_locus_mean",
+    "config_entropy", "config_iqv", "config_neiman_tf",
+    "neiman_tf_locus_min", "neiman_tf_locus_max", "neiman_tf_locus_mean",
+)
+# The same header in both eras; rows of the 2014-10 exporter are told by their content.
+SAMPLED = (
+    "simulation_run_id", "model_class_label", "innovation_rate", "sample_size",
+    "config_slatkin_ssize", "num_configurations_ssize",
+    "richness_locus_min", "richness_locus_max", "richness_locus_mean",
+    "slatkin_locus_min", "slatkin_locus_max", "slatkin_locus_mean",
+    "entropy_locus_min", "entropy_locus_max", "entropy_locus_mean",
+    "iqv_locus_min", "iqv_locus_max", "iqv_locus_mean",
+)
+TASAMPLED_2014 = (
+    "simulation_run_id", "model_class_label", "innovation_rate", "ta_duration", "sample_size",
+    "config_slatkin_ta_ssize", "num_configurations_ta_ssize", "config_iqv_ta_ssize",
+    "config_entropy_ta_ssize",
+    "richness_locus_min_tassize", "richness_locus_max_tassize", "richness_locus_mean_tassize",
+    "entropy_locus_min_tassize", "entropy_locus_max_tassize", "entropy_locus_mean_tassize",
+    "iqv_locus_min_tassize", "iqv_locus_max_tassize", "iqv_locus_mean_tassize",
+    "slatkin_locus_min_tassize", "slatkin_locus_max_tassize", "slatkin_locus_mean_tassize",
+    "kandler_locus_min_tassize", "kandler_locus_max_tassize", "kandler_locus_mean_tassize",
+)
+TASAMPLED_25 = TASAMPLED_2014 + (
+    "config_neiman_tf_tassize", "neiman_tf_locus_min_tassize", "neiman_tf_locus_max_tassize",
+    "neiman_tf_locus_mean_tassize",
+)
+SLATKIN_LOCUS = ("simulation_run_id", "model_class_label", "innovation_rate", "slatkin_locus_value")
+RICHNESS_LOCUS = ("simulation_run_id", "model_class_label", "innovation_rate",
+                  "richness_locus_value")
+
+# header -> (kind, era); the kind names the file the exporter wrote: B-<kind>-data.csv
+HEADERS: dict[tuple[str, ...], tuple[str, str]] = {
+    SIMULATION: ("simulation", "2.5"),
+    POPULATION_25: ("population", "2.5"),
+    POPULATION_2014: ("population", "2014-10"),
+    SAMPLED: ("sampled", "2.5"),
+    TASAMPLED_25: ("tasampled", "2.5"),
+    TASAMPLED_2014: ("tasampled", "2014-10"),
+    SLATKIN_LOCUS: ("pop-slatkin-locus", "2014-10"),
+    RICHNESS_LOCUS: ("pop-richness-locus", "2014-10"),
+}
+
+
+@dataclass
+class ExportFile:
+    """One export file: what its header says, and scratch space for its consumer."""
+
+    path: str
+    kind: str
+    era: str
+    header: tuple[str, ...]
+    # per-file state of whoever consumes the records (the profile keeps the
+    # runs met in this file here); the reader never looks at it
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def format(self) -> str:
+        return f"csv-{self.kind}-{self.era}"
+
+
+@dataclass
+class CsvChunk:
+    """Consecutive data rows of one export file."""
+
+    file: ExportFile
+    rows: list[list[str]]
+    first_line: int
+    lines: list[int] | None = None  # line of each row, when not first_line + index
+
+    def line(self, index: int) -> int:
+        return self.first_line + index if self.lines is None else self.lines[index]
+
+
+def looks_like_csv(head: bytes) -> bool:
+    """A text line with commas, not JSON: claimed here so a wrong header gets a clear error."""
+    first = head.removeprefix(BOM.encode()).split(b"\n", 1)[0]
+    return (b"," in first and first[:1] not in (b"{", b"[")
+            and all(byte >= 32 and byte != 127 or byte in (9, 13) for byte in first))
+
+
+def expected_headers() -> str:
+    return "; ".join(f"{kind} ({era}): {', '.join(header)}"
+                     for header, (kind, era) in HEADERS.items())
+
+
+def open_export(stream: BinaryIO, path: str) -> tuple[ExportFile, Iterator[Record]]:
+    """Read the header of an export file; return what it is and its records."""
+    header_bytes = stream.readline(MAX_HEADER)
+    try:
+        text = header_bytes.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as error:
+        raise WarehouseError(f"not UTF-8: {error.reason} at byte {error.start}", path, 1) from None
+    header = tuple(name.strip() for name in next(csv.reader([text]), []))
+    if header not in HEADERS:
+        raise WarehouseError(
+            f"unknown CSV header ({len(header)} columns: {', '.join(header[:4])}"
+            f"{', …' if len(header) > 4 else ''}); expected the header of a ctmixtures "
+            f"export file, one of: {expected_headers()}", path, 1)
+    kind, era = HEADERS[header]
+    export = ExportFile(path, kind, era, header)
+    terminator = "\r\n" if text.endswith("\r\n") else "\n"
+    records = _records(stream, export, terminator)
+    if kind == "sampled":  # one header for both eras: the first row tells them apart
+        first = next(records, None)
+        if first is not None and sampled_2014_row(header, first.document.rows[0]):
+            export.era = "2014-10"
+        records = chain([first] if first is not None else [], records)
+    return export, records
+
+
+def sampled_2014_row(header: tuple[str, ...], row: list[str]) -> bool:
+    """A sampled row of the 2014-10 exporter: entropy max and mean empty, min set (the
+    three were assigned to entropy_locus_min; the last, the mean, stayed)."""
+    low, high, mean = (row[header.index(f"entropy_locus_{s}")] for s in ("min", "max", "mean"))
+    return high == "" and mean == "" and low != ""
+
+
+def _records(stream: BinaryIO, export: ExportFile, terminator: str) -> Iterator[Record]:
+    collection = f"csv:{export.kind}"
+    for chunk in _chunks(stream, export, terminator):
+        yield Record(document=chunk, line=chunk.first_line, collection=collection)
+
+
+def _chunks(stream: BinaryIO, export: ExportFile, terminator: str) -> Iterator[CsvChunk]:
+    width = len(export.header)
+    line = 2  # the first data row
+    with paused_gc():
+        for block in _blocks(stream):
+            text = _decode(block, export.path, line)
+            rows = _split_quoted(text, terminator, width)
+            if rows is None:  # not plain QUOTE_ALL lines: the csv module reads the rest
+                yield from _csv_module_chunks(text, stream, export, line)
+                return
+            yield CsvChunk(export, rows, line)
+            line += len(rows)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a file's chunks are read and loaded.
+
+    A chunk is thousands of lists of strings, and its consumer makes as many
+    tuples: no cycles among them, all freed by reference counting once the
+    chunk is loaded. Collections triggered by their allocation would cost a
+    fifth of the load; paused, they never happen. Re-enabled when the file
+    is done, or its reading abandoned.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    """About CHUNK_BYTES at a time, always ending at the end of a line (or of the file)."""
+    while True:
+        block = stream.read(CHUNK_BYTES)
+        if not block:
+            return
+        if not block.endswith(b"\n"):
+            block += stream.readline()
+        yield block
+
+
+def _decode(block: bytes, path: str, first_line: int) -> str:
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = first_line + block.count(b"\n", 0, error.start)
+        raise WarehouseError(f"not UTF-8: {error.reason} ({block[error.start:error.end]!r})",
+                             path, line) from None
+
+
+def _split_quoted(text: str, terminator: str, width: int) -> list[list[str]] | None:
+    """Rows of a block of QUOTE_ALL lines, or None when the block is anything else.
+
+    Every line break must sit between two quotes (``"\n"``), every row must
+    have ``width`` fields, and the block must hold exactly 2 quotes per field:
+    then no field holds a quote or a line break, and splitting at ``","`` is
+    what the csv module would do.
+    """
+    if not text.endswith(terminator):
+        text += terminator  # the last line of a file without a final newline
+    lines = text.count(terminator)
+    if text[0] != '"' or not text.endswith('"' + terminator):
+        return None
+    pieces = text[1:-1 - len(terminator)].split('"' + terminator + '"')
+    if len(pieces) != lines or text.count('"') != 2 * width * lines:
+        return None
+    if terminator != "\n" and text.count("\n") != lines:
+        return None  # a bare LF inside a field of a CRLF file: line numbers need the csv module
+    rows = [piece.split('","') for piece in pieces]
+    return rows if set(map(len, rows)) == {width} else None
+
+
+def _csv_module_chunks(text: str, stream: BinaryIO, export: ExportFile,
+                       first_line: int) -> Iterator[CsvChunk]:
+    """The rest of the file through ``csv.reader``: any quoting, fields over several lines."""
+    lines = chain(io.StringIO(text), _decoded_lines(stream, export.path, first_line, text))
+    reader = csv.reader(lines)
+    width = len(export.header)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    while True:
+        start = first_line + reader.line_num  # the line the next row starts on
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            raise WarehouseError(f"malformed CSV: {error}", export.path, start) from None
+        if row is None:
+            break
+        if not row:
+            continue  # a blank line holds no row
+        if len(row) != width:
+            raise WarehouseError(f"expected {width} fields, found {len(row)}", export.path, start)
+        rows.append(row)
+        numbers.append(start)
+        if len(rows) >= SLOW_CHUNK_ROWS:
+            yield CsvChunk(export, rows, numbers[0], numbers)
+            rows, numbers = [], []
+    if rows:
+        yield CsvChunk(export, rows, numbers[0], numbers)
+
+
+def _decoded_lines(stream: BinaryIO, path: str, first_line: int, text: str) -> Iterable[str]:
+    line = first_line + text.count("\n")
+    for raw in stream:
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise WarehouseError(f"not UTF-8: {error.reason}", path, line) from None
+        line += 1

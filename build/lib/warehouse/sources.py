@@ -1,0 +1,160 @@
+"""Find input files and open them as decompressed binary streams.
+
+Compression is chosen from the first bytes of the file, never from its name,
+so a misnamed file still loads. Streams are read lazily: nothing here holds a
+whole file in memory.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import zstandard
+
+from .errors import WarehouseError
+
+# (magic bytes, name): the decompressor is picked from these, not the suffix.
+MAGIC_NUMBERS: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+# Exceptions the decompressors raise on damaged or truncated streams.
+DECOMPRESSION_ERRORS = (EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError, OSError)
+
+READ_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file as found on disk."""
+
+    path: Path
+    node: str | None
+
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+
+def find_sources(paths: list[str | Path], node: str | None = None) -> list[SourceFile]:
+    """Every regular file under ``paths``, in a stable order.
+
+    The node of a file is ``node`` when given; otherwise, for a directory
+    argument, the first directory below it (``raw/node3/x.json`` -> ``node3``),
+    and for a file argument, or a file directly in the directory, its parent
+    directory's name.
+    """
+    found: list[SourceFile] = []
+    for given in paths:
+        root = Path(given)
+        if root.is_file():
+            found.append(SourceFile(root, node or root.resolve().parent.name))
+        elif root.is_dir():
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if name.startswith("."):
+                        continue
+                    path = Path(dirpath) / name
+                    found.append(SourceFile(path, node or _node_below(root, path)))
+        else:
+            raise WarehouseError("no such file or directory", path=str(root))
+    return found
+
+
+def _node_below(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).parts
+    if len(parts) > 1:
+        return parts[0]
+    return root.resolve().name
+
+
+def file_identity(path: Path) -> tuple[int, str]:
+    """Size and sha256 of the file as stored (compressed bytes)."""
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256")
+    return path.stat().st_size, digest.hexdigest()
+
+
+class CountingReader(io.RawIOBase):
+    """A raw file that reports how many bytes have been read from it."""
+
+    def __init__(self, raw: BinaryIO, on_bytes: Callable[[int], object] | None = None) -> None:
+        self._raw = raw
+        self._on_bytes = on_bytes
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self.bytes_read += n
+            if self._on_bytes is not None:
+                self._on_bytes(n)
+        return n or 0
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def sniff_compression(head: bytes) -> str:
+    for magic, name in MAGIC_NUMBERS:
+        if head.startswith(magic):
+            return name
+    return "none"
+
+
+@dataclass
+class OpenedSource:
+    """A decompressed stream plus what it took to get it."""
+
+    stream: io.BufferedIOBase
+    compression: str
+    raw: CountingReader
+
+    def close(self) -> None:
+        self.stream.close()
+        self.raw.close()
+
+    def __enter__(self) -> "OpenedSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_source(path: Path, on_bytes: Callable[[int], object] | None = None) -> OpenedSource:
+    """Open ``path`` and undo its compression, whatever its name says."""
+    raw = CountingReader(open(path, "rb", buffering=0), on_bytes)
+    buffered = io.BufferedReader(raw, READ_BUFFER)
+    compression = sniff_compression(buffered.peek(8)[:8])
+    stream: io.BufferedIOBase
+    if compression == "gzip":
+        stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # reads every member
+    elif compression == "bzip2":
+        stream = bz2.BZ2File(buffered, "rb")  # reads every stream
+    elif compression == "xz":
+        stream = lzma.LZMAFile(buffered, "rb")  # reads every stream
+    elif compression == "zstd":
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            buffered, read_across_frames=True, closefd=False
+        )
+        stream = io.BufferedReader(reader, READ_BUFFER)  # type: ignore[arg-type]
+    else:
+        stream = buffered
+    return OpenedSource(stream, compression, raw)

@@ -1,0 +1,62 @@
+"""``warehouse status``: what is loaded, per node and format."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+
+def _tables(db: sqlite3.Connection) -> list[str]:
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                      "AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    return [name for (name,) in rows]
+
+
+def status(db_path: str | Path) -> dict[str, Any]:
+    """Files, runs and rows per node and format, rows per table, conflicts."""
+    path = Path(db_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no warehouse at {db_path}")
+    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        by_source = db.execute("""
+            SELECT coalesce(node, '') AS node, format, count(*) AS files, sum(size) AS bytes,
+                   sum(documents) AS documents, sum(runs) AS runs, sum(duplicates) AS duplicates,
+                   sum(rows_written) AS rows, max(loaded_at) AS last_loaded
+            FROM source GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+        tables = _tables(db)
+        counts = {name: db.execute(f"SELECT count(*) FROM \"{name}\"").fetchone()[0]
+                  for name in tables}
+        return {
+            "warehouse": str(path),
+            "schema_version": db.execute("PRAGMA user_version").fetchone()[0],
+            "files": sum(row["files"] for row in by_source),
+            "runs": counts.get("run", 0),
+            "duplicates": sum(row["duplicates"] or 0 for row in by_source),
+            "conflicts": counts.get("conflict", 0),
+            "last_build": max((row["last_loaded"] for row in by_source), default=None),
+            "sources": [dict(row) for row in by_source],
+            "rows_per_table": counts,
+        }
+    finally:
+        db.close()
+
+
+def render(report: dict[str, Any]) -> str:
+    """The status report as a person reads it."""
+    lines = [
+        f"{report['warehouse']} (schema {report['schema_version']}): {report['files']} files, "
+        f"{report['runs']} runs, {report['duplicates']} duplicates skipped, "
+        f"{report['conflicts']} conflicts; last build {report['last_build'] or 'never'}",
+        "",
+        f"{'node':<12} {'format':<20} {'files':>6} {'MB':>9} {'runs':>8} {'dups':>6} {'rows':>11}",
+    ]
+    for row in report["sources"]:
+        lines.append(f"{row['node']:<12} {row['format']:<20} {row['files']:>6} "
+                     f"{row['bytes'] / 1e6:>9.1f} {row['runs']:>8} {row['duplicates']:>6} "
+                     f"{row['rows']:>11}")
+    lines += ["", "rows per table:"]
+    lines += [f"  {name:<24} {count:>12}" for name, count in report["rows_per_table"].items()]
+    return "\n".join(lines)

@@ -1,0 +1,147 @@
+"""The only module that talks to SQLite.
+
+Applies ``schemas/NNN_*.sql`` in order (tracked with ``PRAGMA user_version``),
+recreates ``schemas/views.sql`` on every build, writes rows with prepared
+``executemany`` inside one transaction per source file, and keeps the ledger
+of loaded files.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import __version__
+from .profiles.ctmixtures import TABLES, Ids, Rows
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+_MIGRATION = re.compile(r"^(\d{3})_[\w-]+\.sql$")
+
+INSERTS = {
+    table: f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    for table, columns in TABLES.items()
+}
+
+SOURCE_COLUMNS = ("path", "size", "sha256", "format", "compression", "node", "database_name",
+                  "collection", "loaded_at", "tool_version")
+SOURCE_COUNTS = ("documents", "runs", "duplicates", "rows_written", "values_written")
+
+
+def migrations() -> list[tuple[int, Path]]:
+    found = []
+    for path in sorted(SCHEMA_DIR.glob("*.sql")):
+        match = _MIGRATION.match(path.name)
+        if match:
+            found.append((int(match[1]), path))
+    return found
+
+
+def schema_version() -> int:
+    return migrations()[-1][0]
+
+
+class Warehouse:
+    """A warehouse file, opened for reading or building."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise FileNotFoundError(f"no warehouse at {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are opened and closed explicitly.
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode = WAL")  # readers can query during a build
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA cache_size = -65536")  # 64 MiB
+        if create:
+            self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -------------------------------------------------------------
+    def version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        current = self.version()
+        for number, path in migrations():
+            if number > current:
+                self.db.executescript(
+                    "BEGIN;\n" + path.read_text() + f"\nPRAGMA user_version = {number};\nCOMMIT;"
+                )
+        self.db.executescript((SCHEMA_DIR / "views.sql").read_text())
+
+    # -- transactions -------------------------------------------------------
+    def begin(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    # -- ledger -------------------------------------------------------------
+    def loaded_source(self, sha256: str, size: int) -> sqlite3.Row | None:
+        """The ledger row of a file with this content, if one was loaded."""
+        cursor = self.db.execute(
+            "SELECT source_id, path FROM source WHERE sha256 = ? AND size = ?", (sha256, size))
+        return cursor.fetchone()
+
+    def add_source(self, **fields: Any) -> int:
+        fields.setdefault("loaded_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        fields.setdefault("tool_version", __version__)
+        values = tuple(fields.get(name) for name in SOURCE_COLUMNS)
+        cursor = self.db.execute(
+            f"INSERT INTO source ({', '.join(SOURCE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(SOURCE_COLUMNS))})", values)
+        return int(cursor.lastrowid or 0)
+
+    def finish_source(self, source_id: int, **counts: int) -> None:
+        names = [name for name in SOURCE_COUNTS if name in counts]
+        self.db.execute(
+            f"UPDATE source SET {', '.join(f'{name} = ?' for name in names)} WHERE source_id = ?",
+            [counts[name] for name in names] + [source_id])
+
+    # -- rows ---------------------------------------------------------------
+    def next_ids(self) -> Ids:
+        def next_key(table: str, column: str) -> int:
+            return self.db.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchone()[0]
+
+        return Ids(run=next_key("run", "run_id"), sample=next_key("sample", "sample_id"),
+                   timing=next_key("simulation_timing", "timing_id"),
+                   document=next_key("document", "document_id"))
+
+    def run_id(self, simulation_run_id: str) -> int | None:
+        """The key of a run already in the warehouse (committed or in this transaction)."""
+        cursor = self.db.execute("SELECT run_id FROM run WHERE simulation_run_id = ?",
+                                 (simulation_run_id,))
+        row = cursor.fetchone()
+        return None if row is None else int(row[0])
+
+    def has_run(self, simulation_run_id: str) -> bool:
+        return self.run_id(simulation_run_id) is not None
+
+    def write(self, rows: Rows) -> tuple[int, int]:
+        """Insert every pending row; return (rows, values) written."""
+        written = values = 0
+        for table, batch in rows.items():
+            if batch:
+                self.db.executemany(INSERTS[table], batch)
+                written += len(batch)
+                values += len(batch) * len(TABLES[table])
+        return written, values
+
+    def query(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self.db.execute(sql, tuple(parameters))
