@@ -3,30 +3,35 @@
 Each file is loaded in its own transaction: a damaged file contributes
 nothing, the files beside it still load, and what the warehouse already held
 is never touched. A file whose content (size and sha256) is already in the
-ledger is skipped, so building again over the same inputs loads nothing.
+ledger is skipped, so building again over the same inputs loads nothing; a
+file whose content changed under the same path is reported, and replaced
+only when asked.
+
+Reading and mapping (``loading.read_file``) can run in a worker process while
+this process writes: SQLite has one writer, and on two cores the writer is the
+bottleneck, so one worker is all that helps.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections import Counter
-from typing import Callable, Protocol
+from typing import Any, Protocol
 
 from .errors import WarehouseError
-from .formats import Record
-from .formats.detect import Detected, detect
 from .formats.dumpdir import is_bson_name, is_companion
 from .formats.mongoexport import DEFAULT_MAX_DOCUMENT
-from .profiles.ctmixtures_csv import CSV_HANDLERS, adopt_document, csv_only_run
-from .profiles.ctmixtures import (Ids, Rows, document_kind, map_other, map_run, map_timing,
-                                  new_rows)
-from .sources import DECOMPRESSION_ERRORS, SourceFile, file_identity, find_sources, open_source
+from .loading import (Batch, FileJob, FileOutcome, Finished, NeedsWriter, Opened, read_file)
+from .sources import SourceFile, file_identity, find_sources
 from .store import Warehouse
 
-FLUSH_ROWS = 50_000  # pending rows before an executemany round; bounds memory
+__all__ = ["BuildSummary", "FileOutcome", "build", "load_file"]
+
+# Below this much input a worker process costs more than it saves.
+PARALLEL_MIN_BYTES = 4 << 20
 
 
 class Progress(Protocol):
@@ -47,32 +52,10 @@ class NullProgress:
 
 
 @dataclass
-class FileOutcome:
-    """What became of one input file."""
-
-    path: str
-    status: str  # loaded, skipped (already in the ledger), companion, empty, failed
-    node: str | None = None
-    format: str | None = None
-    compression: str | None = None
-    documents: int = 0
-    runs: int = 0
-    duplicates: int = 0
-    disagreements: int = 0  # values that differ from what another source stored
-    rows: int = 0
-    values: int = 0
-    input_bytes: int = 0  # on disk
-    raw_bytes: int = 0  # decompressed
-    error: WarehouseError | None = None
-    note: str = ""
-    # documents kept in the generic `document` table, per collection
-    unknown_collections: Counter = field(default_factory=Counter)
-
-
-@dataclass
 class BuildSummary:
     files: list[FileOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    parallel: bool = False
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -85,58 +68,85 @@ class BuildSummary:
         return [f for f in self.files if f.status == "failed"]
 
     @property
+    def changed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "changed"]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.changed
+
+
+def default_jobs() -> int:
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
 def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = None,
-          progress: Progress | None = None, max_document: int = DEFAULT_MAX_DOCUMENT) -> BuildSummary:
-    """Load every file under ``paths`` into the warehouse at ``db_path``."""
+          progress: Progress | None = None, max_document: int = DEFAULT_MAX_DOCUMENT,
+          replace: bool = False, jobs: int | None = None) -> BuildSummary:
+    """Load every file under ``paths`` into the warehouse at ``db_path``.
+
+    ``replace``: a file whose content changed since it was loaded from the same
+    path replaces its old rows (otherwise it is reported and left out).
+    ``jobs``: processes to use (default: 2 where there are 2 cores).
+    """
     started = time.perf_counter()
     progress = progress or NullProgress()
     summary = BuildSummary()
     sources = find_sources(paths, node)
+    jobs = default_jobs() if jobs is None else jobs
+    worker = None
     with Warehouse(db_path) as warehouse:
-        for source in sources:
-            if is_companion(source.path):
-                summary.files.append(FileOutcome(source.display, "companion", source.node))
-                continue
-            summary.files.append(load_file(warehouse, source, progress, max_document))
+        if jobs > 1 and sum(s.path.stat().st_size for s in sources) >= PARALLEL_MIN_BYTES:
+            from .worker import MappingWorker
+
+            worker = MappingWorker(Path(db_path))
+            summary.parallel = True
+        try:
+            for source in sources:
+                if is_companion(source.path):
+                    summary.files.append(FileOutcome(source.display, "companion", source.node))
+                    continue
+                summary.files.append(load_file(warehouse, source, progress, max_document,
+                                               replace=replace, worker=worker))
+        finally:
+            if worker is not None:
+                worker.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
 
 def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
-              max_document: int = DEFAULT_MAX_DOCUMENT) -> FileOutcome:
+              max_document: int = DEFAULT_MAX_DOCUMENT, *, replace: bool = False,
+              worker: Any = None) -> FileOutcome:
     """Load one file in one transaction; on any input error, load nothing of it."""
     outcome = FileOutcome(source.display, "loaded", source.node)
     size, sha256 = file_identity(source.path)
     outcome.input_bytes = size
-    if size == 0 and is_bson_name(source.path):
-        # mongodump writes an empty collection as an empty file: nothing to
-        # load, and no ledger row (all empty files share one sha256)
-        outcome.status, outcome.note = "empty", "empty collection"
-        return outcome
-    known = warehouse.loaded_source(sha256, size)
-    if known is not None:
-        outcome.status = "skipped"
-        outcome.note = f"same content as {known[1]}, already loaded"
-        return outcome
     progress.file_started(source, size)
     try:
-        with open_source(source.path, progress.advance) as opened:
-            outcome.compression = opened.compression
+        if not _wanted(warehouse, source, outcome, size, sha256, replace):
+            return outcome
+        job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
+                      warehouse.next_ids(), max_document)
+        writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
+        writer.replacing = _replaced_source(warehouse, source, sha256, replace)
+        if worker is not None and not warehouse.has_csv_only_runs():
+            events = worker.read(job)
             try:
-                _load_stream(warehouse, source, opened.stream, outcome, size, sha256, max_document)
-            except DECOMPRESSION_ERRORS as error:
-                raise WarehouseError(f"damaged {opened.compression} stream: {error}",
-                                     source.display, offset=opened.raw.bytes_read) from None
+                for event in events:
+                    writer(event)
+                return outcome
+            except NeedsWriter:
+                pass  # a format whose handlers write themselves: read it here
+            finally:
+                events.close()
+        read_file(job, warehouse, writer)
     except WarehouseError as error:
         warehouse.rollback()
         outcome.status = "failed"
         outcome.error = error.located(source.display)
         outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
-        outcome.disagreements = 0
+        outcome.conflicts = outcome.disagreements = 0
     except BaseException:
         warehouse.rollback()
         raise
@@ -145,127 +155,110 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
     return outcome
 
 
-@dataclass
-class LoadContext:
-    """What a record handler needs while one file loads."""
-
-    warehouse: Warehouse
-    source_id: int
-    node: str | None
-    ids: Ids
-    rows: Rows
-    outcome: FileOutcome
-    database: str | None
-    seen_runs: set[str] = field(default_factory=set)  # run keys stored from this file
-
-
-def _load_run(record: Record, ctx: LoadContext) -> None:
-    run_key = record.document.get("simulation_run_id")
-    # a run known so far only from CSV export rows takes its document's rows now
-    if run_key not in ctx.seen_runs and (csv_run := csv_only_run(ctx.warehouse, run_key)):
-        adopt_document(record, ctx, csv_run)
-        ctx.seen_runs.add(run_key)
-        ctx.outcome.runs += 1
-        return
-    if run_key in ctx.seen_runs or (isinstance(run_key, str) and ctx.warehouse.has_run(run_key)):
-        ctx.outcome.duplicates += 1
-        return
-    map_run(record, ctx.source_id, ctx.node, ctx.ids, ctx.rows)
-    ctx.seen_runs.add(run_key)
-    ctx.outcome.runs += 1
+def _wanted(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
+            sha256: str, replace: bool) -> bool:
+    """Whether the file must be loaded; if not, say why in ``outcome``."""
+    if size == 0 and is_bson_name(source.path):
+        # mongodump writes an empty collection as an empty file: nothing to
+        # load, and no ledger row (all empty files share one sha256)
+        outcome.status, outcome.note = "empty", "empty collection"
+        return False
+    known = warehouse.loaded_source(sha256, size)
+    if known is not None:
+        outcome.status = "skipped"
+        outcome.note = f"same content as {known[1]}, already loaded"
+        return False
+    previous = warehouse.source_at_path(source.display)
+    if previous is not None and not replace:
+        outcome.status = "changed"
+        outcome.note = (f"content changed since it was loaded on {previous[3]}: "
+                        "left out; build with --replace to load it instead of the old content")
+        return False
+    return True
 
 
-def _load_timing(record: Record, ctx: LoadContext) -> None:
-    map_timing(record, ctx.source_id, ctx.ids, ctx.rows)
+def _replaced_source(warehouse: Warehouse, source: SourceFile, sha256: str,
+                     replace: bool) -> int | None:
+    previous = warehouse.source_at_path(source.display)
+    if replace and previous is not None and previous[1] != sha256:
+        return int(previous[0])
+    return None
 
 
-def _load_other(record: Record, ctx: LoadContext) -> None:
-    """A collection the profile does not know: kept whole, and reported."""
-    if record.database is None:  # "" is a name: the oplog's database in an archive
-        record = record._replace(database=ctx.database)
-    map_other(record, ctx.source_id, ctx.ids, ctx.rows)
-    ctx.outcome.unknown_collections[record.collection or "?"] += 1
+class FileWriter:
+    """The writing side: applies a file's events to the warehouse."""
 
+    def __init__(self, warehouse: Warehouse, job: FileJob, outcome: FileOutcome, size: int,
+                 sha256: str, progress: Progress) -> None:
+        self.warehouse = warehouse
+        self.job = job
+        self.outcome = outcome
+        self.size = size
+        self.sha256 = sha256
+        self.progress = progress
+        self.bytes_reported = 0
+        self.replacing: int | None = None  # ledger id of the old content of this path
 
-# Record kind -> handler. A format may name the kind in Record.collection
-# (a mongodump namespace, or e.g. an export file's kind); otherwise the
-# document's shape decides.
-HANDLERS: dict[str, Callable[[Record, LoadContext], None]] = {
-    "mixture_model_stats": _load_run,
-    "simulation_timing": _load_timing,
-    "other": _load_other,
-}
-HANDLERS.update(CSV_HANDLERS)  # the export CSV files: "csv:<kind>" chunks of rows
+    def __call__(self, event: object) -> None:
+        if isinstance(event, Opened):
+            self.opened(event)
+        elif isinstance(event, Batch):
+            self.write(event.rows)
+            self.advance(event.bytes_read)
+        elif isinstance(event, Finished):
+            self.finished(event)
+        else:
+            raise TypeError(f"unexpected event {event!r}")
 
+    def advance(self, bytes_read: int) -> None:
+        self.progress.advance(bytes_read - self.bytes_reported)
+        self.bytes_reported = bytes_read
 
-def _handler(record: Record, collection: str | None) -> Callable[[Record, LoadContext], None]:
-    if collection in HANDLERS:
-        return HANDLERS[collection]
-    return HANDLERS[document_kind(record.document, collection)]
+    def opened(self, event: Opened) -> None:
+        self.outcome.format, self.outcome.compression = event.format, event.compression
+        self.warehouse.begin()
+        if self.replacing is not None:
+            self.warehouse.remove_source(self.replacing)
+            self.outcome.note = "replaced the content loaded before from this path"
+        self.warehouse.add_source(
+            source_id=self.job.source_id, path=self.job.display, size=self.size,
+            sha256=self.sha256, format=event.format, compression=event.compression,
+            node=self.job.node, database_name=event.database, collection=event.collection)
 
-
-def _load_stream(warehouse: Warehouse, source: SourceFile, stream, outcome: FileOutcome,
-                 size: int, sha256: str, max_document: int) -> None:
-    detected = detect(stream, source.path, max_document)
-    outcome.format = detected.format
-    warehouse.begin()
-    source_id = warehouse.add_source(
-        path=source.display, size=size, sha256=sha256, format=detected.format,
-        compression=outcome.compression, node=source.node,
-        database_name=detected.database, collection=detected.collection)
-    ctx = LoadContext(warehouse, source_id, source.node, warehouse.next_ids(), new_rows(),
-                      outcome, detected.database)
-    rows = ctx.rows
-    for record in detected.records:
-        outcome.documents += 1
-        collection = record.collection or detected.collection
-        if record.collection is None and collection is not None:
-            record = record._replace(collection=collection)
+    def write(self, rows) -> None:
         try:
-            _handler(record, collection)(record, ctx)
-        except WarehouseError as error:
-            raise error.located(source.display, record.line, record.offset) from None
-        if sum(map(len, rows.values())) >= FLUSH_ROWS:
-            _flush(warehouse, rows, outcome)
-    _flush(warehouse, rows, outcome)
-    _record_dump(warehouse, source_id, detected)
-    outcome.raw_bytes = _position(stream)
-    warehouse.finish_source(source_id, documents=outcome.documents, runs=outcome.runs,
-                            duplicates=outcome.duplicates, rows_written=outcome.rows,
-                            values_written=outcome.values)
-    warehouse.commit()
+            written, values = self.warehouse.write(rows)
+        except (sqlite3.InterfaceError, sqlite3.ProgrammingError) as error:
+            # a value of a type no column can hold (a date or Decimal128 where a
+            # number belongs): the file fails, the build goes on
+            raise WarehouseError(f"a value SQLite cannot store: {error}") from None
+        self.outcome.rows += written
+        self.outcome.values += values
 
+    def finished(self, event: Finished) -> None:
+        counts, outcome = event.counts, self.outcome
+        for name in ("documents", "runs", "duplicates", "conflicts", "disagreements",
+                     "rows", "values"):  # rows and values: what CSV handlers wrote themselves
+            setattr(outcome, name, getattr(outcome, name) + getattr(counts, name))
+        outcome.unknown_collections.update(counts.unknown_collections)
+        outcome.note = counts.note or outcome.note
+        outcome.raw_bytes = event.raw_bytes
+        self.advance(event.bytes_read)
+        self.record_dump(event)
+        self.warehouse.finish_source(
+            self.job.source_id, documents=outcome.documents, runs=outcome.runs,
+            duplicates=outcome.duplicates, conflicts=outcome.conflicts,
+            rows_written=outcome.rows, values_written=outcome.values)
+        self.warehouse.commit()
 
-def _position(stream) -> int:
-    """Bytes read from the decompressed stream (0 where it cannot tell)."""
-    try:
-        return int(stream.tell())
-    except (OSError, ValueError, AttributeError):
-        return 0
-
-
-# -- mongodump files: what the dump says about its namespaces (schemas/003_dumps.sql)
-_NAMESPACE_INSERT = ("INSERT INTO source_namespace (source_id, database_name, collection, "
-                     "documents, type, metadata) VALUES (?, ?, ?, ?, ?, ?)")
-
-
-def _record_dump(warehouse: Warehouse, source_id: int, detected: Detected) -> None:
-    if detected.header is not None:
-        warehouse.query("UPDATE source SET dump_header = ? WHERE source_id = ?",
-                        (detected.header, source_id))
-    for ns in detected.namespaces():
-        warehouse.query(_NAMESPACE_INSERT, (source_id, ns.database, ns.collection,
-                                            ns.documents, ns.type, ns.metadata))
-
-
-def _flush(warehouse: Warehouse, rows, outcome: FileOutcome) -> None:
-    try:
-        written, values = warehouse.write(rows)
-    except (sqlite3.InterfaceError, sqlite3.ProgrammingError) as error:
-        # a value of a type no column can hold (a date or Decimal128 where a
-        # number belongs): the file fails, the build goes on
-        raise WarehouseError(f"a value SQLite cannot store: {error}") from None
-    outcome.rows += written
-    outcome.values += values
-    for batch in rows.values():
-        batch.clear()
+    def record_dump(self, event: Finished) -> None:
+        """What a mongodump file says about its namespaces (schemas/003_dumps.sql)."""
+        if event.header is not None:
+            self.warehouse.query("UPDATE source SET dump_header = ? WHERE source_id = ?",
+                                 (event.header, self.job.source_id))
+        for ns in event.namespaces:
+            self.warehouse.query(
+                "INSERT INTO source_namespace (source_id, database_name, collection, "
+                "documents, type, metadata) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.job.source_id, ns.database, ns.collection, ns.documents, ns.type,
+                 ns.metadata))

@@ -67,15 +67,23 @@ def main() -> None:
 @click.option("--node", help="Node name for every file (default: the first folder below each PATH).")
 @click.option("--max-document", default=64, show_default=True, type=click.IntRange(1),
               help="Largest single document or line accepted, in MiB.")
+@click.option("--replace", is_flag=True,
+              help="Load a file whose content changed since it was loaded from the same path, "
+                   "removing the rows of its old content.")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Processes: 2 reads and maps in a worker while this one writes "
+                   "[default: 2 on a machine with 2 cores or more].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary; errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per file; tracebacks on errors.")
 def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: int,
-          quiet: bool, verbose: bool) -> None:
+          replace: bool, jobs: int | None, quiet: bool, verbose: bool) -> None:
     """Load every file under PATHS (files or folders, any compression) into DB.
 
     Files already loaded (same size and sha256) are skipped. A damaged file
-    loads nothing and is reported; the others still load. Exit code 1 when
-    any file failed.
+    loads nothing and is reported; the others still load. A run already
+    stored is counted as a duplicate when its content is the same, and kept
+    in the `conflict` table when it differs. Exit code 1 when any file failed
+    or changed since it was loaded (see --replace).
     """
     from .sources import find_sources
 
@@ -86,7 +94,7 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     progress = TqdmProgress(sources, enabled=not quiet)
     try:
         summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
-                                  max_document=max_document << 20)
+                                  max_document=max_document << 20, replace=replace, jobs=jobs)
     except WarehouseError as error:
         progress.close()
         if verbose:
@@ -95,6 +103,8 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     progress.close()
     for outcome in summary.failed:
         click.echo(str(outcome.error), err=True)
+    for outcome in summary.changed:
+        click.echo(f"{outcome.path}: {outcome.note}", err=True)
     if not quiet:
         _print_summary(summary, db_path, verbose)
     if not summary.ok:
@@ -116,7 +126,16 @@ def _print_summary(summary: BuildSummary, db_path: str, verbose: bool) -> None:
         f"{f', {empty} empty collections' if empty else ''}): "
         f"{runs} runs, {summary.total('duplicates')} duplicates skipped, {rows} rows, "
         f"{values} values in {summary.seconds:.1f} s "
-        f"({runs / seconds:.0f} runs/s, {values / seconds / 1e6:.2f} M values/s)", err=True)
+        f"({runs / seconds:.0f} runs/s, {values / seconds / 1e6:.2f} M values/s"
+        f"{', 2 processes' if summary.parallel else ''})", err=True)
+    conflicts, disagreements = summary.total("conflicts"), summary.total("disagreements")
+    if conflicts:
+        click.echo(f"{db_path}: {conflicts} runs read again with other content: the first "
+                   "version stays in the tables and views, the others are in the conflict table",
+                   err=True)
+    if disagreements:
+        click.echo(f"{db_path}: {disagreements} CSV values differ from what another source "
+                   "stored: see the disagreement table", err=True)
     unknown = _unknown_collections(summary)
     if unknown:
         click.echo(f"{db_path}: {unknown}", err=True)

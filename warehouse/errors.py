@@ -23,6 +23,9 @@ class WarehouseError(Exception):
         self.line = line
         self.offset = offset
 
+    def __reduce__(self):  # keep the location when sent between processes
+        return (type(self), (self.message, self.path, self.line, self.offset))
+
     def located(self, path: str | None = None, line: int | None = None,
                 offset: int | None = None) -> "WarehouseError":
         """Fill in the location where the raiser did not know it."""

@@ -25,9 +25,35 @@ INSERTS = {
     for table, columns in TABLES.items()
 }
 
-SOURCE_COLUMNS = ("path", "size", "sha256", "format", "compression", "node", "database_name",
-                  "collection", "loaded_at", "tool_version")
-SOURCE_COUNTS = ("documents", "runs", "duplicates", "rows_written", "values_written")
+SOURCE_COLUMNS = ("source_id", "path", "size", "sha256", "format", "compression", "node",
+                  "database_name", "collection", "loaded_at", "tool_version")
+SOURCE_COUNTS = ("documents", "runs", "duplicates", "conflicts", "rows_written", "values_written")
+
+# What belongs to a loaded file, deleted when it is replaced: rows of its runs
+# (through run_id or sample_id), then rows that name the source itself.
+_SOURCE_RUNS = "SELECT run_id FROM run WHERE source_id = :source"
+_SOURCE_SAMPLES = f"SELECT sample_id FROM sample WHERE run_id IN ({_SOURCE_RUNS})"
+REMOVE_SOURCE = (
+    f"DELETE FROM sample_configuration WHERE sample_id IN ({_SOURCE_SAMPLES})",
+    f"DELETE FROM sample_trait WHERE sample_id IN ({_SOURCE_SAMPLES})",
+    f"DELETE FROM sample_locus WHERE sample_id IN ({_SOURCE_SAMPLES})",
+    f"DELETE FROM sample WHERE run_id IN ({_SOURCE_RUNS})",
+    f"DELETE FROM census_configuration WHERE run_id IN ({_SOURCE_RUNS})",
+    f"DELETE FROM census_trait WHERE run_id IN ({_SOURCE_RUNS})",
+    f"DELETE FROM census_locus WHERE run_id IN ({_SOURCE_RUNS})",
+    f"DELETE FROM census WHERE run_id IN ({_SOURCE_RUNS})",
+    f"DELETE FROM parameter WHERE run_id IN ({_SOURCE_RUNS})",
+    f"DELETE FROM run_extra WHERE run_id IN ({_SOURCE_RUNS})",
+    f"DELETE FROM csv_origin WHERE run_id IN ({_SOURCE_RUNS}) OR source_id = :source",
+    f"DELETE FROM csv_correction WHERE run_id IN ({_SOURCE_RUNS}) OR source_id = :source",
+    f"DELETE FROM disagreement WHERE run_id IN ({_SOURCE_RUNS}) OR source_id = :source",
+    "DELETE FROM run WHERE source_id = :source",
+    "DELETE FROM simulation_timing WHERE source_id = :source",
+    "DELETE FROM document WHERE source_id = :source",
+    "DELETE FROM conflict WHERE source_id = :source",
+    "DELETE FROM source_namespace WHERE source_id = :source",
+    "DELETE FROM source WHERE source_id = :source",
+)
 
 
 def migrations() -> list[tuple[int, Path]]:
@@ -46,8 +72,13 @@ def schema_version() -> int:
 class Warehouse:
     """A warehouse file, opened for reading or building."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, read_only: bool = False) -> None:
         self.path = Path(path)
+        if read_only:
+            # A reader beside the build's writer (a worker process): sees what is committed.
+            self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
+                                      isolation_level=None)
+            return
         if not create and not self.path.exists():
             raise FileNotFoundError(f"no warehouse at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +130,19 @@ class Warehouse:
             "SELECT source_id, path FROM source WHERE sha256 = ? AND size = ?", (sha256, size))
         return cursor.fetchone()
 
+    def source_at_path(self, path: str) -> tuple | None:
+        """(source_id, sha256, size, loaded_at) of the last file loaded from ``path``."""
+        return self.db.execute("SELECT source_id, sha256, size, loaded_at FROM source "
+                               "WHERE path = ? ORDER BY source_id DESC", (path,)).fetchone()
+
+    def remove_source(self, source_id: int) -> None:
+        """Delete a loaded file and every row that came from it (in the open transaction)."""
+        for statement in REMOVE_SOURCE:
+            self.db.execute(statement, {"source": source_id})
+
+    def next_source_id(self) -> int:
+        return self.db.execute("SELECT coalesce(max(source_id), 0) + 1 FROM source").fetchone()[0]
+
     def add_source(self, **fields: Any) -> int:
         fields.setdefault("loaded_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         fields.setdefault("tool_version", __version__)
@@ -132,6 +176,18 @@ class Warehouse:
 
     def has_run(self, simulation_run_id: str) -> bool:
         return self.run_id(simulation_run_id) is not None
+
+    def run_fingerprint(self, simulation_run_id: str) -> tuple[bool, str | None]:
+        """(whether the run is stored, its content fingerprint if known)."""
+        row = self.db.execute("SELECT content_sha256 FROM run WHERE simulation_run_id = ?",
+                              (simulation_run_id,)).fetchone()
+        return (False, None) if row is None else (True, row[0])
+
+    def has_csv_only_runs(self) -> bool:
+        """Whether some run is known only from CSV rows (a document may adopt it)."""
+        return bool(self.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM run JOIN source USING (source_id) "
+            "WHERE run.document_id IS NULL AND source.format LIKE 'csv-%')").fetchone()[0])
 
     def write(self, rows: Rows) -> tuple[int, int]:
         """Insert every pending row; return (rows, values) written."""

@@ -27,7 +27,7 @@ NAN_TEXT = "NaN"  # SQLite stores a REAL NaN as NULL; missing and NaN must diffe
 # Column order of every table the profile writes; checked against schemas/ by a test.
 TABLES: dict[str, tuple[str, ...]] = {
     "run": ("run_id", "simulation_run_id", "model_class_label", "source_id", "node",
-            "source_line", "source_offset", "document_id"),
+            "source_line", "source_offset", "document_id", "content_sha256"),
     "parameter": ("run_id", "name", "value"),
     "run_extra": ("run_id", "field", "value"),
     "census": ("run_id", "num_trait_configurations", "configuration_slatkin",
@@ -60,6 +60,8 @@ TABLES: dict[str, tuple[str, ...]] = {
                           "run_length", "popsize", "document"),
     "document": ("document_id", "source_id", "database_name", "collection",
                  "source_line", "source_offset", "body"),
+    "conflict": ("conflict_id", "simulation_run_id", "source_id", "node", "source_line",
+                 "source_offset", "content_sha256", "document"),
 }
 
 # Parameters of a run and the type each must have in SQLite.
@@ -382,7 +384,8 @@ class _Mapper:
         self.rows["sample"].append(head + _reals(stats))
 
 
-def map_run(record: Record, source_id: int, node: str | None, ids: Ids, rows: Rows) -> None:
+def map_run(record: Record, source_id: int, node: str | None, ids: Ids, rows: Rows,
+            content_sha256: str | None = None) -> None:
     """Append the rows of one ``mixture_model_stats`` document to ``rows``."""
     doc = record.document
     run_id = ids.run
@@ -397,7 +400,7 @@ def map_run(record: Record, source_id: int, node: str | None, ids: Ids, rows: Ro
             _as_text(label)
         document_id = doc.get("_id")
         rows["run"].append((run_id, run_key, label, source_id, node, record.line, record.offset,
-                            None if document_id is None else str(document_id)))
+                            None if document_id is None else str(document_id), content_sha256))
         mapper.parameters()
         mapper.census()
         mapper.synchronic_samples()

@@ -45,7 +45,7 @@ from ..store import INSERTS
 from .ctmixtures import NAN_TEXT, TABLES, map_run
 
 if TYPE_CHECKING:
-    from ..build import LoadContext
+    from ..loading import LoadContext
 
 FLOAT_TOLERANCE = 1e-12
 INT64 = (-(1 << 63), 1 << 63)
@@ -232,7 +232,7 @@ class _Loader:
                 self.ctx.ids.run += 1
                 group.created = True
                 new_runs.append((run_id, key, to_text(chunk.rows[group.start][1]),
-                                 self.ctx.source_id, self.ctx.node, line, None, None))
+                                 self.ctx.source_id, self.ctx.node, line, None, None, None))
             else:  # the run row names the file that created a run; csv_origin the others
                 origins.append((run_id, self.ctx.source_id, line))
             self.run_ids[key] = run_id

@@ -1,0 +1,221 @@
+"""The reading side of a build: one file to batches of table rows.
+
+``read_file`` opens a file, tells its format, maps every record with the
+handler of its kind, and emits events (``Opened``, ``Batch``, ``Finished``)
+for the writing side (``build.FileWriter``) to apply. It reads the warehouse
+(to recognise runs already stored) but never writes rows itself, except the
+CSV handlers, which run only in the writing process. The same code runs in
+the main process or in a worker process (``worker.py``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import WarehouseError
+from .formats import Record
+from .formats.detect import detect
+from .formats.dumpdir import DumpNamespace
+from .profiles.ctmixtures import (Ids, Rows, document_kind, map_other, map_run, map_timing,
+                                  new_rows, relaxed_json)
+from .profiles.ctmixtures_csv import CSV_HANDLERS, adopt_document, csv_only_run
+from .profiles.fingerprint import fingerprint
+from .sources import DECOMPRESSION_ERRORS, open_source
+from .store import Warehouse
+
+FLUSH_ROWS = 20_000  # pending rows per batch: bounds memory, keeps the writer busy early
+
+
+@dataclass
+class FileOutcome:
+    """What became of one input file."""
+
+    path: str
+    status: str  # loaded, skipped (already in the ledger), companion, empty, changed, failed
+    node: str | None = None
+    format: str | None = None
+    compression: str | None = None
+    documents: int = 0
+    runs: int = 0
+    duplicates: int = 0  # runs already stored with the same content
+    conflicts: int = 0  # runs already stored with other content
+    disagreements: int = 0  # CSV values that differ from what another source stored
+    rows: int = 0
+    values: int = 0
+    input_bytes: int = 0  # on disk
+    raw_bytes: int = 0  # decompressed
+    error: WarehouseError | None = None
+    note: str = ""
+    # documents kept in the generic `document` table, per collection
+    unknown_collections: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to read, with the keys its rows start from."""
+
+    path: Path
+    display: str
+    node: str | None
+    source_id: int
+    ids: Ids
+    max_document: int
+
+
+@dataclass
+class Opened:
+    format: str
+    compression: str
+    database: str | None
+    collection: str | None
+
+
+@dataclass
+class Batch:
+    rows: Rows
+    bytes_read: int  # of the file on disk, for progress
+
+
+@dataclass
+class Finished:
+    counts: FileOutcome
+    header: str | None
+    namespaces: list[DumpNamespace]
+    raw_bytes: int
+    bytes_read: int
+
+
+Emit = Callable[[Any], None]
+
+
+@dataclass
+class LoadContext:
+    """What a record handler needs while one file loads."""
+
+    warehouse: Warehouse
+    source_id: int
+    node: str | None
+    ids: Ids
+    rows: Rows
+    outcome: FileOutcome
+    database: str | None
+    # run key -> content fingerprint, for the runs this file stored so far
+    seen_runs: dict[str, str | None] = field(default_factory=dict)
+
+
+def _load_run(record: Record, ctx: LoadContext) -> None:
+    run_key = record.document.get("simulation_run_id")
+    # a run known so far only from CSV export rows takes its document's rows now
+    if run_key not in ctx.seen_runs and (csv_run := csv_only_run(ctx.warehouse, run_key)):
+        adopt_document(record, ctx, csv_run)
+        ctx.seen_runs[run_key] = None
+        ctx.outcome.runs += 1
+        return
+    content = fingerprint(record.document)
+    if run_key in ctx.seen_runs:
+        stored: str | None = ctx.seen_runs[run_key]
+        known = True
+    else:
+        known, stored = ctx.warehouse.run_fingerprint(run_key) if isinstance(run_key, str) else (False, None)
+    if known:
+        if stored is None or stored == content:
+            ctx.outcome.duplicates += 1
+        else:
+            _conflict(record, ctx, content)
+        return
+    map_run(record, ctx.source_id, ctx.node, ctx.ids, ctx.rows, content)
+    ctx.seen_runs[run_key] = content
+    ctx.outcome.runs += 1
+
+
+def _conflict(record: Record, ctx: LoadContext, content: str) -> None:
+    """Another version of a stored run: kept whole in `conflict`, out of the views."""
+    ctx.rows["conflict"].append((None, record.document["simulation_run_id"], ctx.source_id,
+                                 ctx.node, record.line, record.offset, content,
+                                 relaxed_json(record.document)))
+    ctx.outcome.conflicts += 1
+
+
+def _load_timing(record: Record, ctx: LoadContext) -> None:
+    map_timing(record, ctx.source_id, ctx.ids, ctx.rows)
+
+
+def _load_other(record: Record, ctx: LoadContext) -> None:
+    """A collection the profile does not know: kept whole, and reported."""
+    if record.database is None:  # "" is a name: the oplog's database in an archive
+        record = record._replace(database=ctx.database)
+    map_other(record, ctx.source_id, ctx.ids, ctx.rows)
+    ctx.outcome.unknown_collections[record.collection or "?"] += 1
+
+
+# Record kind -> handler. A format may name the kind in Record.collection
+# (a mongodump namespace, or e.g. an export file's kind); otherwise the
+# document's shape decides.
+HANDLERS: dict[str, Callable[[Record, LoadContext], None]] = {
+    "mixture_model_stats": _load_run,
+    "simulation_timing": _load_timing,
+    "other": _load_other,
+}
+HANDLERS.update(CSV_HANDLERS)  # the export CSV files: "csv:<kind>" chunks of rows
+
+
+def _handler(record: Record, collection: str | None) -> Callable[[Record, LoadContext], None]:
+    if collection in HANDLERS:
+        return HANDLERS[collection]
+    return HANDLERS[document_kind(record.document, collection)]
+
+
+def writes_directly(format_name: str) -> bool:
+    """Formats whose handlers write to SQLite themselves: never in a worker."""
+    return format_name.startswith("csv")
+
+
+class NeedsWriter(Exception):
+    """Raised in a worker for a file only the writing process can load."""
+
+
+def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = False) -> None:
+    """Read one file and emit its events; raise WarehouseError if it is damaged."""
+    with open_source(job.path) as opened:
+        try:
+            _read_stream(job, warehouse, emit, opened, in_worker)
+        except DECOMPRESSION_ERRORS as error:
+            raise WarehouseError(f"damaged {opened.compression} stream: {error}",
+                                 job.display, offset=opened.raw.bytes_read) from None
+
+
+def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_worker: bool) -> None:
+    detected = detect(opened.stream, job.path, job.max_document)
+    if in_worker and writes_directly(detected.format):
+        raise NeedsWriter(detected.format)
+    emit(Opened(detected.format, opened.compression, detected.database, detected.collection))
+    counts = FileOutcome(job.display, "loaded", job.node)
+    ctx = LoadContext(warehouse, job.source_id, job.node, job.ids, new_rows(), counts,
+                      detected.database)
+    for record in detected.records:
+        counts.documents += 1
+        collection = record.collection or detected.collection
+        if record.collection is None and collection is not None:
+            record = record._replace(collection=collection)
+        try:
+            _handler(record, collection)(record, ctx)
+        except WarehouseError as error:
+            raise error.located(job.display, record.line, record.offset) from None
+        if sum(map(len, ctx.rows.values())) >= FLUSH_ROWS:
+            # A fresh dict each time: a worker's queue pickles the old one later.
+            emit(Batch(ctx.rows, opened.raw.bytes_read))
+            ctx.rows = new_rows()
+    emit(Batch(ctx.rows, opened.raw.bytes_read))
+    emit(Finished(counts, detected.header, detected.namespaces(), _position(opened.stream),
+                  opened.raw.bytes_read))
+
+
+def _position(stream) -> int:
+    """Bytes read from the decompressed stream (0 where it cannot tell)."""
+    try:
+        return int(stream.tell())
+    except (OSError, ValueError, AttributeError):
+        return 0

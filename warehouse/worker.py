@@ -1,0 +1,88 @@
+"""A worker process that reads and maps files while the main process writes.
+
+The worker runs ``loading.read_file`` unchanged, with a read-only connection
+to the warehouse (it sees what the writer has committed, which is all it
+needs: files are loaded one after the other), and sends the events through a
+bounded queue, so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import traceback
+from pathlib import Path
+from typing import Iterator
+
+from .errors import WarehouseError
+from .loading import FileJob, Finished, NeedsWriter, read_file
+from .store import Warehouse
+
+QUEUE_BATCHES = 4  # batches in flight between the processes
+POLL_SECONDS = 1.0
+
+
+class _Failed:
+    def __init__(self, error: BaseException, detail: str = "") -> None:
+        self.error = error
+        self.detail = detail
+
+
+def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.Queue) -> None:
+    warehouse = Warehouse(db_path, read_only=True)
+    for job in iter(tasks.get, None):
+        try:
+            read_file(job, warehouse, events.put, in_worker=True)
+        except (WarehouseError, NeedsWriter) as error:
+            events.put(_Failed(error))
+        except BaseException as error:  # reported in the main process, with its traceback
+            events.put(_Failed(RuntimeError(f"worker: {error!r}"), traceback.format_exc()))
+
+
+class MappingWorker:
+    """One worker process serving files one at a time."""
+
+    def __init__(self, db_path: Path) -> None:
+        # spawn: a clean process, whatever threads the parent runs
+        context = multiprocessing.get_context("spawn")
+        self.tasks: multiprocessing.Queue = context.Queue()
+        self.events: multiprocessing.Queue = context.Queue(QUEUE_BATCHES)
+        self.process = context.Process(target=_serve, args=(db_path, self.tasks, self.events),
+                                       name="warehouse-mapper", daemon=True)
+        self.process.start()
+
+    def read(self, job: FileJob) -> Iterator[object]:
+        """The events of one file, as ``read_file`` emits them; errors re-raised here."""
+        self.tasks.put(job)
+        finished = False
+        try:
+            while True:
+                event = self._next()
+                if isinstance(event, _Failed):
+                    finished = True
+                    if event.detail:
+                        raise RuntimeError(f"{event.error}\n{event.detail}")
+                    raise event.error
+                finished = isinstance(event, Finished)
+                yield event
+                if finished:
+                    return
+        finally:
+            # The writer gave up on this file: skip what the worker still sends of it.
+            while not finished:
+                finished = isinstance(self._next(), (Finished, _Failed))
+
+    def _next(self) -> object:
+        while True:
+            try:
+                return self.events.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise RuntimeError("the worker process died") from None
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            self.tasks.put(None)
+            self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
