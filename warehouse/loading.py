@@ -104,12 +104,15 @@ class LoadContext:
     database: str | None
     # run key -> content fingerprint, for the runs this file stored so far
     seen_runs: dict[str, str | None] = field(default_factory=dict)
+    # whether some stored run is known only from CSV rows (checked once per file)
+    csv_runs: bool = True
 
 
 def _load_run(record: Record, ctx: LoadContext) -> None:
     run_key = record.document.get("simulation_run_id")
     # a run known so far only from CSV export rows takes its document's rows now
-    if run_key not in ctx.seen_runs and (csv_run := csv_only_run(ctx.warehouse, run_key)):
+    if ctx.csv_runs and run_key not in ctx.seen_runs and (
+            csv_run := csv_only_run(ctx.warehouse, run_key)):
         adopt_document(record, ctx, csv_run)
         ctx.seen_runs[run_key] = None
         ctx.outcome.runs += 1
@@ -194,7 +197,7 @@ def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_work
     emit(Opened(detected.format, opened.compression, detected.database, detected.collection))
     counts = FileOutcome(job.display, "loaded", job.node)
     ctx = LoadContext(warehouse, job.source_id, job.node, job.ids, new_rows(), counts,
-                      detected.database)
+                      detected.database, csv_runs=warehouse.has_csv_only_runs())
     for record in detected.records:
         counts.documents += 1
         collection = record.collection or detected.collection

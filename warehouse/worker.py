@@ -43,8 +43,10 @@ class MappingWorker:
     """One worker process serving files one at a time."""
 
     def __init__(self, db_path: Path) -> None:
-        # spawn: a clean process, whatever threads the parent runs
-        context = multiprocessing.get_context("spawn")
+        # fork where there is one: no re-import of the caller's main module, so a
+        # script calling build() needs no `if __name__ == "__main__"` guard
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.tasks: multiprocessing.Queue = context.Queue()
         self.events: multiprocessing.Queue = context.Queue(QUEUE_BATCHES)
         self.process = context.Process(target=_serve, args=(db_path, self.tasks, self.events),
