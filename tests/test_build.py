@@ -69,7 +69,7 @@ def test_a_malformed_line_fails_its_file_alone(tmp_path: Path) -> None:
     db = tmp_path / "w.sqlite"
     result = run_cli("build", "--db", str(db), "--quiet", str(tmp_path / "raw"))
     assert result.exit_code == 1
-    assert result.output.strip() == f"{bad}:2: malformed JSON: Expecting value at column 1"
+    assert result.output.strip() == f"{bad}:2: malformed JSON: Expecting value at column 60"
     con = sqlite3.connect(db)
     assert con.execute("SELECT path FROM source").fetchall() == [(str(good),)]
     assert con.execute("SELECT count(*) FROM run").fetchone() == (2,)  # nothing of node2

@@ -72,8 +72,13 @@ class BuildSummary:
         return [f for f in self.files if f.status == "changed"]
 
     @property
+    def salvaged(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "salvaged"]
+
+    @property
     def ok(self) -> bool:
-        return not self.failed and not self.changed
+        """No damaged input (failed or salvaged) and no file left out as changed."""
+        return not self.failed and not self.changed and not self.salvaged
 
 
 def default_jobs() -> int:
@@ -82,12 +87,14 @@ def default_jobs() -> int:
 
 def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = None,
           progress: Progress | None = None, max_document: int = DEFAULT_MAX_DOCUMENT,
-          replace: bool = False, jobs: int | None = None) -> BuildSummary:
+          replace: bool = False, jobs: int | None = None, salvage: bool = False) -> BuildSummary:
     """Load every file under ``paths`` into the warehouse at ``db_path``.
 
     ``replace``: a file whose content changed since it was loaded from the same
     path replaces its old rows (otherwise it is reported and left out).
     ``jobs``: processes to use (default: 2 where there are 2 cores).
+    ``salvage``: keep the intact records of a damaged file (default: load
+    nothing of it); the parts left out go to the ``skipped`` table.
     """
     started = time.perf_counter()
     progress = progress or NullProgress()
@@ -107,7 +114,7 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
                     summary.files.append(FileOutcome(source.display, "companion", source.node))
                     continue
                 summary.files.append(load_file(warehouse, source, progress, max_document,
-                                               replace=replace, worker=worker))
+                                               replace=replace, worker=worker, salvage=salvage))
         finally:
             if worker is not None:
                 worker.close()
@@ -117,7 +124,7 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
 
 def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
               max_document: int = DEFAULT_MAX_DOCUMENT, *, replace: bool = False,
-              worker: Any = None) -> FileOutcome:
+              worker: Any = None, salvage: bool = False) -> FileOutcome:
     """Load one file in one transaction; on any input error, load nothing of it."""
     outcome = FileOutcome(source.display, "loaded", source.node)
     size, sha256 = file_identity(source.path)
@@ -127,7 +134,7 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
         if not _wanted(warehouse, source, outcome, size, sha256, replace):
             return outcome
         job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
-                      warehouse.next_ids(), max_document)
+                      warehouse.next_ids(), max_document, salvage)
         writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
         writer.replacing = _replaced_source(warehouse, source, sha256, replace)
         if worker is not None and not warehouse.has_csv_only_runs():
@@ -237,17 +244,20 @@ class FileWriter:
 
     def finished(self, event: Finished) -> None:
         counts, outcome = event.counts, self.outcome
-        for name in ("documents", "runs", "duplicates", "conflicts", "disagreements",
+        for name in ("documents", "runs", "duplicates", "conflicts", "disagreements", "skipped",
                      "rows", "values"):  # rows and values: what CSV handlers wrote themselves
             setattr(outcome, name, getattr(outcome, name) + getattr(counts, name))
         outcome.unknown_collections.update(counts.unknown_collections)
+        outcome.errors = counts.errors
+        if counts.skipped:
+            outcome.status = "salvaged"
         outcome.note = counts.note or outcome.note
         outcome.raw_bytes = event.raw_bytes
         self.advance(event.bytes_read)
         self.record_dump(event)
         self.warehouse.finish_source(
             self.job.source_id, documents=outcome.documents, runs=outcome.runs,
-            duplicates=outcome.duplicates, conflicts=outcome.conflicts,
+            duplicates=outcome.duplicates, conflicts=outcome.conflicts, skipped=outcome.skipped,
             rows_written=outcome.rows, values_written=outcome.values)
         self.warehouse.commit()
 

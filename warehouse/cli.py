@@ -70,20 +70,24 @@ def main() -> None:
 @click.option("--replace", is_flag=True,
               help="Load a file whose content changed since it was loaded from the same path, "
                    "removing the rows of its old content.")
+@click.option("--salvage", is_flag=True,
+              help="Keep the intact records of a damaged file (default: load nothing of it); "
+                   "what is left out is listed and recorded in the skipped table.")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
               help="Processes: 2 reads and maps in a worker while this one writes "
                    "[default: 2 on a machine with 2 cores or more].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary; errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per file; tracebacks on errors.")
 def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: int,
-          replace: bool, jobs: int | None, quiet: bool, verbose: bool) -> None:
+          replace: bool, salvage: bool, jobs: int | None, quiet: bool, verbose: bool) -> None:
     """Load every file under PATHS (files or folders, any compression) into DB.
 
     Files already loaded (same size and sha256) are skipped. A damaged file
     loads nothing and is reported; the others still load. A run already
     stored is counted as a duplicate when its content is the same, and kept
     in the `conflict` table when it differs. Exit code 1 when any file failed
-    or changed since it was loaded (see --replace).
+    or changed since it was loaded (see --replace), or had parts left out
+    (see --salvage).
     """
     from .sources import find_sources
 
@@ -94,7 +98,8 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     progress = TqdmProgress(sources, enabled=not quiet)
     try:
         summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
-                                  max_document=max_document << 20, replace=replace, jobs=jobs)
+                                  max_document=max_document << 20, replace=replace, jobs=jobs,
+                                  salvage=salvage)
     except WarehouseError as error:
         progress.close()
         if verbose:
@@ -103,6 +108,9 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     progress.close()
     for outcome in summary.failed:
         click.echo(str(outcome.error), err=True)
+    for outcome in summary.salvaged:
+        for error in outcome.errors:
+            click.echo(f"{error} (left out, the rest of the file loaded)", err=True)
     for outcome in summary.changed:
         click.echo(f"{outcome.path}: {outcome.note}", err=True)
     if not quiet:

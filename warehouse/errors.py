@@ -16,15 +16,19 @@ class WarehouseError(Exception):
         path: str | None = None,
         line: int | None = None,
         offset: int | None = None,
+        salvageable: bool = True,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
         self.line = line
         self.offset = offset
+        # False where keeping the records read before the damage would be
+        # wrong (an archive whose checksum fails: which document is bad?)
+        self.salvageable = salvageable
 
     def __reduce__(self):  # keep the location when sent between processes
-        return (type(self), (self.message, self.path, self.line, self.offset))
+        return (type(self), (self.message, self.path, self.line, self.offset, self.salvageable))
 
     def located(self, path: str | None = None, line: int | None = None,
                 offset: int | None = None) -> "WarehouseError":

@@ -26,6 +26,7 @@ from .profiles.fingerprint import fingerprint
 from .sources import DECOMPRESSION_ERRORS, open_source
 from .store import Warehouse
 
+RAW_KEPT = 64 << 10  # characters of a skipped part's text kept in `skipped.raw`
 FLUSH_ROWS = 20_000  # pending rows per batch: bounds memory, keeps the writer busy early
 
 
@@ -42,6 +43,7 @@ class FileOutcome:
     runs: int = 0
     duplicates: int = 0  # runs already stored with the same content
     conflicts: int = 0  # runs already stored with other content
+    skipped: int = 0  # damaged parts left out by a salvaging build (table `skipped`)
     disagreements: int = 0  # CSV values that differ from what another source stored
     rows: int = 0
     values: int = 0
@@ -51,6 +53,7 @@ class FileOutcome:
     note: str = ""
     # documents kept in the generic `document` table, per collection
     unknown_collections: Counter = field(default_factory=Counter)
+    errors: list[WarehouseError] = field(default_factory=list)  # damage a salvaging build left out
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class FileJob:
     source_id: int
     ids: Ids
     max_document: int
+    salvage: bool = False  # keep the intact records of a damaged file
 
 
 @dataclass
@@ -106,6 +110,16 @@ class LoadContext:
     seen_runs: dict[str, str | None] = field(default_factory=dict)
     # whether some stored run is known only from CSV rows (checked once per file)
     csv_runs: bool = True
+    errors: list[WarehouseError] = field(default_factory=list)  # salvaged damage, reported
+
+    def skip(self, error: WarehouseError, raw: bytes | str | None) -> None:
+        """Leave a damaged part out, and say so (salvage mode)."""
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", errors="replace")
+        self.rows["skipped"].append((None, self.source_id, error.line, error.offset,
+                                     error.message, None if raw is None else raw[:RAW_KEPT]))
+        self.outcome.skipped += 1
+        self.errors.append(error)
 
 
 def _load_run(record: Record, ctx: LoadContext) -> None:
@@ -181,39 +195,77 @@ class NeedsWriter(Exception):
 
 
 def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = False) -> None:
-    """Read one file and emit its events; raise WarehouseError if it is damaged."""
+    """Read one file and emit its events; raise WarehouseError if it is damaged.
+
+    With ``job.salvage``, damage does not raise (except where keeping the
+    rest would be wrong): the damaged parts are left out and recorded.
+    """
     with open_source(job.path) as opened:
         try:
             _read_stream(job, warehouse, emit, opened, in_worker)
         except DECOMPRESSION_ERRORS as error:
-            raise WarehouseError(f"damaged {opened.compression} stream: {error}",
-                                 job.display, offset=opened.raw.bytes_read) from None
+            raise _damaged(error, job, opened) from None
+
+
+def _damaged(error: BaseException, job: FileJob, opened) -> WarehouseError:
+    return WarehouseError(f"damaged {opened.compression} stream: {error}", job.display,
+                          offset=opened.raw.bytes_read)
 
 
 def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_worker: bool) -> None:
-    detected = detect(opened.stream, job.path, job.max_document)
+    counts = FileOutcome(job.display, "loaded", job.node)
+    ctx = LoadContext(warehouse, job.source_id, job.node, job.ids, new_rows(), counts, None,
+                      csv_runs=warehouse.has_csv_only_runs())
+    on_bad_line = ctx.skip if job.salvage else None
+    detected = detect(opened.stream, job.path, job.max_document, on_bad_line)
     if in_worker and writes_directly(detected.format):
         raise NeedsWriter(detected.format)
     emit(Opened(detected.format, opened.compression, detected.database, detected.collection))
-    counts = FileOutcome(job.display, "loaded", job.node)
-    ctx = LoadContext(warehouse, job.source_id, job.node, job.ids, new_rows(), counts,
-                      detected.database, csv_runs=warehouse.has_csv_only_runs())
-    for record in detected.records:
-        counts.documents += 1
-        collection = record.collection or detected.collection
-        if record.collection is None and collection is not None:
-            record = record._replace(collection=collection)
+    ctx.database = detected.database
+    # A bad record is skipped alone only where its rows are still in ctx.rows:
+    # formats whose handlers write themselves cannot take a record back.
+    salvage_records = job.salvage and not writes_directly(detected.format)
+    records = iter(detected.records)
+    while True:
         try:
-            _handler(record, collection)(record, ctx)
-        except WarehouseError as error:
-            raise error.located(job.display, record.line, record.offset) from None
+            record = next(records)
+        except StopIteration:
+            break
+        except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
+            # Damage that ends the stream: in salvage mode, keep what came before.
+            if not isinstance(error, WarehouseError):
+                error = _damaged(error, job, opened)
+            if not (job.salvage and error.salvageable):
+                raise error.located(job.display) from None
+            ctx.skip(error.located(job.display), None)
+            break
+        counts.documents += 1
+        _map(record, detected.collection, ctx, salvage_records)
         if sum(map(len, ctx.rows.values())) >= FLUSH_ROWS:
             # A fresh dict each time: a worker's queue pickles the old one later.
             emit(Batch(ctx.rows, opened.raw.bytes_read))
             ctx.rows = new_rows()
     emit(Batch(ctx.rows, opened.raw.bytes_read))
+    counts.errors = ctx.errors
     emit(Finished(counts, detected.header, detected.namespaces(), _position(opened.stream),
                   opened.raw.bytes_read))
+
+
+def _map(record: Record, file_collection: str | None, ctx: LoadContext, salvage: bool) -> None:
+    """Map one record with the handler of its kind; when salvaging, a bad record is skipped."""
+    collection = record.collection or file_collection
+    if record.collection is None and collection is not None:
+        record = record._replace(collection=collection)
+    marks = {table: len(rows) for table, rows in ctx.rows.items()} if salvage else None
+    try:
+        _handler(record, collection)(record, ctx)
+    except WarehouseError as error:
+        error.located(ctx.outcome.path, record.line, record.offset)
+        if marks is None:
+            raise error from None
+        for table, rows in ctx.rows.items():  # drop what the record had begun to add
+            del rows[marks.get(table, 0):]
+        ctx.skip(error, relaxed_json(record.document))
 
 
 def _position(stream) -> int:

@@ -34,6 +34,10 @@ MAGIC_NUMBERS: tuple[tuple[bytes, str], ...] = (
 DECOMPRESSION_ERRORS = (EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError, OSError)
 
 READ_BUFFER = 1 << 20
+# Decompressed bytes allowed per compressed byte, past the first MAX_RATIO MiB:
+# real exports compress 5 to 30 times; a decompression bomb, millions of times.
+MAX_RATIO = 1000
+GUARD_CHUNK = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,35 @@ class CountingReader(io.RawIOBase):
         super().close()
 
 
+class RatioGuard(io.RawIOBase):
+    """Stops a decompressed stream that grows far beyond its compressed size."""
+
+    def __init__(self, inner: io.BufferedIOBase, raw: CountingReader, compression: str) -> None:
+        self._inner = inner
+        self._raw = raw
+        self._compression = compression
+        self.produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        # Small reads: a stream cut short then loses at most one chunk of what
+        # it had decompressed, which a salvaging build can still keep.
+        n = self._inner.readinto(memoryview(buffer)[:GUARD_CHUNK])
+        self.produced += n
+        if self.produced > MAX_RATIO * max(self._raw.bytes_read, 1 << 20):
+            raise WarehouseError(
+                f"{self._compression} stream expands more than {MAX_RATIO} times "
+                f"({self.produced} bytes from {self._raw.bytes_read}): a decompression bomb?",
+                offset=self._raw.bytes_read, salvageable=False)
+        return n
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
 def sniff_compression(head: bytes) -> str:
     for magic, name in MAGIC_NUMBERS:
         if head.startswith(magic):
@@ -151,10 +184,10 @@ def open_source(path: Path, on_bytes: Callable[[int], object] | None = None) -> 
     elif compression == "xz":
         stream = lzma.LZMAFile(buffered, "rb")  # reads every stream
     elif compression == "zstd":
-        reader = zstandard.ZstdDecompressor().stream_reader(
+        stream = zstandard.ZstdDecompressor().stream_reader(  # type: ignore[assignment]
             buffered, read_across_frames=True, closefd=False
         )
-        stream = io.BufferedReader(reader, READ_BUFFER)  # type: ignore[arg-type]
     else:
-        stream = buffered
-    return OpenedSource(stream, compression, raw)
+        return OpenedSource(buffered, compression, raw)
+    guarded = io.BufferedReader(RatioGuard(stream, raw, compression), READ_BUFFER)
+    return OpenedSource(guarded, compression, raw)

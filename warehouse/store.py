@@ -27,7 +27,8 @@ INSERTS = {
 
 SOURCE_COLUMNS = ("source_id", "path", "size", "sha256", "format", "compression", "node",
                   "database_name", "collection", "loaded_at", "tool_version")
-SOURCE_COUNTS = ("documents", "runs", "duplicates", "conflicts", "rows_written", "values_written")
+SOURCE_COUNTS = ("documents", "runs", "duplicates", "conflicts", "skipped", "rows_written",
+                 "values_written")
 
 # What belongs to a loaded file, deleted when it is replaced: rows of its runs
 # (through run_id or sample_id), then rows that name the source itself.
@@ -51,6 +52,7 @@ REMOVE_SOURCE = (
     "DELETE FROM simulation_timing WHERE source_id = :source",
     "DELETE FROM document WHERE source_id = :source",
     "DELETE FROM conflict WHERE source_id = :source",
+    "DELETE FROM skipped WHERE source_id = :source",
     "DELETE FROM source_namespace WHERE source_id = :source",
     "DELETE FROM source WHERE source_id = :source",
 )

@@ -216,8 +216,10 @@ class ArchiveReader:
         namespace.stored_crc = int(stored)
         computed = crc64.to_int64(namespace.crc)
         if crc64.from_int64(namespace.stored_crc) != namespace.crc:
-            raise self._error(f"CRC-64 mismatch for namespace {namespace.name}: archive says "
-                              f"{namespace.stored_crc}, documents give {computed}", offset)
+            error = self._error(f"CRC-64 mismatch for namespace {namespace.name}: archive says "
+                                f"{namespace.stored_crc}, documents give {computed}", offset)
+            error.salvageable = False
+            raise error
 
     def _expect_terminator(self, where: str) -> None:
         head = self._read_head(where)

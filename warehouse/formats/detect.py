@@ -21,7 +21,7 @@ from .archive import looks_like_archive, read_archive_prelude
 from .bsonfile import looks_like_bson, read_bson
 from .dumpdir import (DumpNamespace, bson_file_namespace, is_bson_name, prelude_file,
                       read_text)
-from .mongoexport import DEFAULT_MAX_DOCUMENT, read_json_array, read_json_lines
+from .mongoexport import DEFAULT_MAX_DOCUMENT, OnBadLine, read_json_array, read_json_lines
 from .exportcsv import looks_like_csv, open_export
 
 HEAD = 64
@@ -64,8 +64,13 @@ def _surely_bson(head: bytes, max_document: int) -> bool:
     return b"\x00" in head[:4] and looks_like_bson(head, max_document)
 
 
-def detect(stream: BinaryIO, path: Path, max_document: int = DEFAULT_MAX_DOCUMENT) -> Detected:
-    """Recognise the format of a decompressed stream and start reading it."""
+def detect(stream: BinaryIO, path: Path, max_document: int = DEFAULT_MAX_DOCUMENT,
+           on_bad_line: OnBadLine | None = None) -> Detected:
+    """Recognise the format of a decompressed stream and start reading it.
+
+    ``on_bad_line``: for line formats, a malformed line goes there and reading
+    goes on (salvage mode); other formats stop at their first damage.
+    """
     name = str(path)
     head = _peek(stream, HEAD)
     bson_name = is_bson_name(path)
@@ -77,7 +82,8 @@ def detect(stream: BinaryIO, path: Path, max_document: int = DEFAULT_MAX_DOCUMEN
         return _bson(stream, path, max_document)
     text = head.lstrip()
     if text[:1] == b"{" and (len(text) == 1 or text[1] in _JSON_AFTER_BRACE):
-        return Detected("mongoexport-jsonl", read_json_lines(stream, name, max_document))
+        return Detected("mongoexport-jsonl",
+                        read_json_lines(stream, name, max_document, on_bad_line))
     if text[:1] == b"[":
         return Detected("mongoexport-array", read_json_array(stream, name, max_document))
     if bson_name or looks_like_bson(head, max_document):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 import orjson
 
@@ -37,7 +37,7 @@ def _lenient_loads(text: bytes) -> Any:
 
 def _json_error_message(error: Exception) -> str:
     if isinstance(error, json.JSONDecodeError):
-        return f"malformed JSON: {error.msg} at column {error.colno}"
+        return f"malformed JSON: {error.msg} at column {error.pos + 1}"  # the line is one line
     if isinstance(error, UnicodeDecodeError):
         return f"not UTF-8 text: byte {error.object[error.start]:#04x} at column {error.start + 1}"
     return f"malformed JSON: {error}"
@@ -63,9 +63,16 @@ def parse_document(text: bytes) -> dict[str, Any]:
         raise WarehouseError(f"invalid Extended JSON value: {type(error).__name__}: {error}") from None
 
 
-def read_json_lines(stream: BinaryIO, path: str,
-                    max_document: int = DEFAULT_MAX_DOCUMENT) -> Iterator[Record]:
-    """Documents of a JSON-lines export, each with its line number."""
+OnBadLine = Callable[[WarehouseError, bytes], None]
+
+
+def read_json_lines(stream: BinaryIO, path: str, max_document: int = DEFAULT_MAX_DOCUMENT,
+                    on_bad_line: OnBadLine | None = None) -> Iterator[Record]:
+    """Documents of a JSON-lines export, each with its line number.
+
+    A malformed line raises, unless ``on_bad_line`` is given: then it is
+    handed the error and the line's bytes, and reading goes on.
+    """
     lineno = 0
     while True:
         line = stream.readline(max_document + 1)
@@ -73,13 +80,19 @@ def read_json_lines(stream: BinaryIO, path: str,
             return
         lineno += 1
         if len(line) > max_document:
-            raise WarehouseError(f"line longer than {max_document} bytes", path, lineno)
+            raise WarehouseError(f"line longer than {max_document} bytes", path, lineno,
+                                 salvageable=False)  # the rest of the line is unread
         if line.isspace():
             continue
         try:
-            yield Record(parse_document(line), line=lineno)
+            document = parse_document(line)
         except WarehouseError as error:
-            raise error.located(path, lineno) from None
+            error.located(path, lineno)
+            if on_bad_line is None:
+                raise error from None
+            on_bad_line(error, line)
+            continue
+        yield Record(document, line=lineno)
 
 
 # Everything up to the next bracket: plain bytes, or whole strings (which may

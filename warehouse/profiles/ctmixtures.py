@@ -62,6 +62,7 @@ TABLES: dict[str, tuple[str, ...]] = {
                  "source_line", "source_offset", "body"),
     "conflict": ("conflict_id", "simulation_run_id", "source_id", "node", "source_line",
                  "source_offset", "content_sha256", "document"),
+    "skipped": ("skipped_id", "source_id", "source_line", "source_offset", "reason", "raw"),
 }
 
 # Parameters of a run and the type each must have in SQLite.
