@@ -133,10 +133,11 @@ def _load_run(record: Record, ctx: LoadContext) -> None:
         return
     content = fingerprint(record.document)
     if run_key in ctx.seen_runs:
-        stored: str | None = ctx.seen_runs[run_key]
-        known = True
+        known, stored = True, ctx.seen_runs[run_key]
+    elif isinstance(run_key, str):
+        known, stored = ctx.warehouse.run_fingerprint(run_key)
     else:
-        known, stored = ctx.warehouse.run_fingerprint(run_key) if isinstance(run_key, str) else (False, None)
+        known = False  # map_run reports the missing key
     if known:
         if stored is None or stored == content:
             ctx.outcome.duplicates += 1

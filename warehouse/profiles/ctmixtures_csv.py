@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import WarehouseError
 from ..formats import Record
+from .fingerprint import fingerprint
 from ..formats.exportcsv import CsvChunk, ExportFile, paused_gc, sampled_2014_row
 from ..store import INSERTS
 from .ctmixtures import NAN_TEXT, TABLES, map_run
@@ -826,7 +827,7 @@ def adopt_document(record: Record, ctx: LoadContext, run_id: int) -> None:
     marks = {table: len(ctx.rows[table]) for table in TABLES}
     next_run, ctx.ids.run = ctx.ids.run, run_id
     try:
-        map_run(record, ctx.source_id, ctx.node, ctx.ids, ctx.rows)
+        map_run(record, ctx.source_id, ctx.node, ctx.ids, ctx.rows, fingerprint(record.document))
     finally:
         ctx.ids.run = next_run
     merger = _Adoption(ctx, run_id, csv, marks)
