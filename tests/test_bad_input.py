@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import sqlite3
-import zlib
 from pathlib import Path
 
 import pytest

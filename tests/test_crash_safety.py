@@ -22,6 +22,23 @@ def counts(db: Path) -> dict[str, int]:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES_TO_COMPARE}
 
 
+def no_process_mentions(text: str, within: float) -> bool:
+    """Whether, within some seconds, no process has ``text`` on its command line."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = []
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    alive.append(entry.name)
+            except OSError:
+                continue
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_sigkill_mid_build_then_rerun(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     write_demo(raw, n_runs=1600, nodes=8, seed=21, eras="3.x", compression="gzip")
@@ -42,6 +59,7 @@ def test_sigkill_mid_build_then_rerun(tmp_path: Path) -> None:
     assert child.poll() is None, "the build finished before it could be killed: make the input larger"
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
+    assert no_process_mentions(str(db), within=10), "a worker process outlived the killed build"
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         files = con.execute("SELECT count(*), coalesce(sum(runs), 0) FROM source").fetchone()

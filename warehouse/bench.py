@@ -66,10 +66,11 @@ def timed_build(db: Path, raw: Path, *extra: str) -> dict[str, Any]:
             "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
-def measure(label: str, folder: Path, runs: int, config_keys: int | None = None) -> dict[str, Any]:
+def measure(label: str, folder: Path, runs: int, config_keys: int | None = None,
+            *build_options: str) -> dict[str, Any]:
     raw = generate(folder, runs, config_keys)
     compressed = sum(path.stat().st_size for path in raw.rglob("*") if path.is_file())
-    result = timed_build(folder / "warehouse.sqlite", raw)
+    result = timed_build(folder / "warehouse.sqlite", raw, *build_options)
     seconds = result["seconds"]
     result.update({
         "label": label,
@@ -96,12 +97,19 @@ def main(argv: list[str] | None = None) -> None:
                         help="runs with labeled configuration maps of up to 11,000 keys")
     parser.add_argument("--workdir", type=Path, default=Path("bench-out"))
     parser.add_argument("--only-json", action="store_true", help="skip the BSON and CSV comparisons")
+    parser.add_argument("--no-single", dest="single", action="store_false",
+                        help="skip the one-process build of the JSON set")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"SQLite {sqlite3.sqlite_version}", flush=True)
-    results = [measure(f"JSON lines, gzip, {args.runs} runs", args.workdir / f"json-{args.runs}", args.runs)]
+    json_set = args.workdir / f"json-{args.runs}"
+    results = [measure(f"JSON lines, gzip, {args.runs} runs", json_set, args.runs)]
     print(report(results[-1]), flush=True)
+    if args.single:
+        results.append(measure("  same, one process (--jobs 1)", json_set, args.runs, None,
+                               "--jobs", "1"))
+        print(report(results[-1]), flush=True)
     if args.large_runs:
         results.append(measure(f"large records, {args.large_runs} runs",
                                args.workdir / f"large-{args.large_runs}", args.large_runs, 11_000))

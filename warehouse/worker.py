@@ -9,10 +9,11 @@ bounded queue, so memory stays flat whatever the file size.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import traceback
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import WarehouseError
 from .loading import FileJob, Finished, NeedsWriter, read_file
@@ -28,15 +29,39 @@ class _Failed:
         self.detail = detail
 
 
+class _Orphaned(Exception):
+    """The main process is gone (killed): the worker ends too."""
+
+
 def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.Queue) -> None:
+    parent = os.getppid()
+
+    def wait(operation: Callable[[], object]) -> object:
+        # Never block for good: a main process killed by SIGKILL must not
+        # leave its worker waiting on a queue forever.
+        while True:
+            try:
+                return operation()
+            except (queue.Empty, queue.Full):
+                if os.getppid() != parent:
+                    raise _Orphaned from None
+
+    def emit(event: object) -> None:
+        wait(lambda: events.put(event, timeout=POLL_SECONDS))
+
     warehouse = Warehouse(db_path, read_only=True)
-    for job in iter(tasks.get, None):
-        try:
-            read_file(job, warehouse, events.put, in_worker=True)
-        except (WarehouseError, NeedsWriter) as error:
-            events.put(_Failed(error))
-        except BaseException as error:  # reported in the main process, with its traceback
-            events.put(_Failed(RuntimeError(f"worker: {error!r}"), traceback.format_exc()))
+    try:
+        while (job := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
+            try:
+                read_file(job, warehouse, emit, in_worker=True)  # type: ignore[arg-type]
+            except (WarehouseError, NeedsWriter) as error:
+                emit(_Failed(error))
+            except _Orphaned:
+                raise
+            except BaseException as error:  # reported in the main process, with its traceback
+                emit(_Failed(RuntimeError(f"worker: {error!r}"), traceback.format_exc()))
+    except _Orphaned:
+        os._exit(1)
 
 
 class MappingWorker:
