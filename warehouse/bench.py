@@ -17,6 +17,7 @@ import platform
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -48,14 +49,46 @@ def decompressed_bytes(raw: Path) -> int:
     return total
 
 
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc)."""
+    total = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _tree_rss(int(child))
+    except (OSError, ValueError):
+        pass
+    return total
+
+
+class TreeMemory(threading.Thread):
+    """Samples the summed RSS of a build and its worker process."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.2):
+            self.peak = max(self.peak, _tree_rss(self.pid))
+
+
 def timed_build(db: Path, raw: Path, *extra: str) -> dict[str, Any]:
-    """Build in a child process; wall time and the child's peak RSS."""
+    """Build in a child process; wall time, the child's peak RSS and that of all its processes."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     command = [sys.executable, "-m", "warehouse.cli", "build", "--db", str(db), "-q", *extra, str(raw)]
     started = time.perf_counter()
     child = subprocess.Popen(command)
+    sampler = TreeMemory(child.pid)
+    sampler.start()
     _, status, usage = os.wait4(child.pid, 0)
+    sampler.stopped.set()
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"build failed: {' '.join(command)}")
@@ -63,7 +96,7 @@ def timed_build(db: Path, raw: Path, *extra: str) -> dict[str, Any]:
         runs, values, rows = con.execute(
             "SELECT sum(runs), sum(values_written), sum(rows_written) FROM source").fetchone()
     return {"seconds": seconds, "runs": runs, "rows": rows, "values": values,
-            "peak_rss_mb": usage.ru_maxrss / 1024}
+            "peak_rss_mb": usage.ru_maxrss / 1024, "peak_rss_all_mb": sampler.peak / 2**20}
 
 
 def measure(label: str, folder: Path, runs: int, config_keys: int | None = None,
@@ -87,7 +120,8 @@ def report(result: dict[str, Any]) -> str:
     return (f"{result['label']:<34} {result['runs']:>7} runs {result['seconds']:7.1f} s "
             f"{result['runs_per_s']:7.0f} runs/s {result['values_per_s'] / 1e6:6.2f} M values/s "
             f"{result['compressed_mb_per_s']:6.2f} MB/s gz {result['raw_mb_per_s']:6.1f} MB/s raw "
-            f"peak RSS {result['peak_rss_mb']:5.0f} MB")
+            f"peak RSS {result['peak_rss_mb']:4.0f} MB ({result['peak_rss_all_mb']:4.0f} MB "
+            f"with the worker)")
 
 
 def main(argv: list[str] | None = None) -> None:
