@@ -85,7 +85,7 @@ def test_quiet_build_prints_errors_only(raw: Path, tmp_path: Path) -> None:
     bad.write_bytes(b'{"simulation_run_id": "urn:uuid:x", "slatkin_exact": [0.1,\n')
     done = build_piped("-q", "--db", str(tmp_path / "w.sqlite"), str(raw), str(bad.parent.parent))
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.splitlines() == [f"{bad}:1: malformed JSON: Expecting value at column 1"]
+    assert done.stderr.splitlines() == [f"{bad}:1: malformed JSON: Expecting value at column 60"]
 
 
 def test_verbose_piped_build_prints_a_line_per_file(raw: Path, tmp_path: Path) -> None:
