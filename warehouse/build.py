@@ -101,25 +101,45 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     summary = BuildSummary()
     sources = find_sources(paths, node)
     jobs = default_jobs() if jobs is None else jobs
-    worker = None
+    big = sum(s.path.stat().st_size for s in sources) >= PARALLEL_MIN_BYTES
+    workers = _Workers(Path(db_path)) if jobs > 1 and big else None
     with Warehouse(db_path) as warehouse:
-        if jobs > 1 and sum(s.path.stat().st_size for s in sources) >= PARALLEL_MIN_BYTES:
-            from .worker import MappingWorker
-
-            worker = MappingWorker(Path(db_path))
-            summary.parallel = True
         try:
             for source in sources:
                 if is_companion(source.path):
                     summary.files.append(FileOutcome(source.display, "companion", source.node))
                     continue
                 summary.files.append(load_file(warehouse, source, progress, max_document,
-                                               replace=replace, worker=worker, salvage=salvage))
+                                               replace=replace, worker=workers, salvage=salvage))
         finally:
-            if worker is not None:
-                worker.close()
+            if workers is not None:
+                summary.parallel = workers.started
+                workers.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+class _Workers:
+    """The worker process, started when the first file is to be loaded."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.worker: Any = None
+
+    @property
+    def started(self) -> bool:
+        return self.worker is not None
+
+    def read(self, job: FileJob):
+        if self.worker is None:
+            from .worker import MappingWorker
+
+            self.worker = MappingWorker(self.db_path)
+        return self.worker.read(job)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
 
 
 def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
