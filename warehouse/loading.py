@@ -110,7 +110,6 @@ class LoadContext:
     seen_runs: dict[str, str | None] = field(default_factory=dict)
     # whether some stored run is known only from CSV rows (checked once per file)
     csv_runs: bool = True
-    errors: list[WarehouseError] = field(default_factory=list)  # salvaged damage, reported
 
     def skip(self, error: WarehouseError, raw: bytes | str | None) -> None:
         """Leave a damaged part out, and say so (salvage mode)."""
@@ -119,7 +118,7 @@ class LoadContext:
         self.rows["skipped"].append((None, self.source_id, error.line, error.offset,
                                      error.message, None if raw is None else raw[:RAW_KEPT]))
         self.outcome.skipped += 1
-        self.errors.append(error)
+        self.outcome.errors.append(error)
 
 
 def _load_run(record: Record, ctx: LoadContext) -> None:
@@ -247,7 +246,6 @@ def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_work
             emit(Batch(ctx.rows, opened.raw.bytes_read))
             ctx.rows = new_rows()
     emit(Batch(ctx.rows, opened.raw.bytes_read))
-    counts.errors = ctx.errors
     emit(Finished(counts, detected.header, detected.namespaces(), _position(opened.stream),
                   opened.raw.bytes_read))
 
@@ -258,15 +256,24 @@ def _map(record: Record, file_collection: str | None, ctx: LoadContext, salvage:
     if record.collection is None and collection is not None:
         record = record._replace(collection=collection)
     marks = {table: len(rows) for table, rows in ctx.rows.items()} if salvage else None
+    # A document taking over a CSV-only run deletes rows in SQLite first: undo those too.
+    savepoint = salvage and ctx.csv_runs
+    if savepoint:
+        ctx.warehouse.query("SAVEPOINT record")
     try:
         _handler(record, collection)(record, ctx)
     except WarehouseError as error:
         error.located(ctx.outcome.path, record.line, record.offset)
         if marks is None:
             raise error from None
+        if savepoint:
+            ctx.warehouse.query("ROLLBACK TO record")
         for table, rows in ctx.rows.items():  # drop what the record had begun to add
             del rows[marks.get(table, 0):]
         ctx.skip(error, relaxed_json(record.document))
+    finally:
+        if savepoint:
+            ctx.warehouse.query("RELEASE record")
 
 
 def _position(stream) -> int:
