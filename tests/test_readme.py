@@ -9,20 +9,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from warehouse.build import build
+from conftest import built_demo
 from warehouse.cli import main
-from warehouse.demo import write_demo
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    write_demo(folder / "raw", n_runs=16, nodes=8, seed=11)
-    db = folder / "w.sqlite"
-    assert build(db, [folder / "raw"]).ok
-    return db
+    return built_demo(tmp_path_factory.mktemp("demo"), n_runs=16, nodes=8, seed=11)
 
 
 def sql_statements() -> list[str]:

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from warehouse.build import build
+from conftest import built_demo
 from warehouse.cli import main
-from warehouse.demo import write_demo
 from warehouse.report import report
 from warehouse.store import Warehouse
 
@@ -56,11 +55,7 @@ class Tables(HTMLParser):
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("report")
-    write_demo(folder / "raw", n_runs=30, nodes=3, seed=5)
-    path = folder / "w.sqlite"
-    assert build(path, [folder / "raw"]).ok
-    return path
+    return built_demo(tmp_path_factory.mktemp("report"), n_runs=30, nodes=3, seed=5)
 
 
 def number(text: str) -> int:

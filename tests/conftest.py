@@ -1,0 +1,17 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from warehouse.build import build
+from warehouse.demo import write_demo
+
+
+def built_demo(folder: Path, **demo_options) -> Path:
+    """A warehouse built from a demo experiment written under ``folder``."""
+    write_demo(folder / "raw", **demo_options)
+    db = folder / "w.sqlite"
+    summary = build(db, [folder / "raw"])
+    assert summary.ok, [str(f.error) for f in summary.failed]
+    return db
