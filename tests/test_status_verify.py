@@ -74,3 +74,23 @@ def test_verify_finds_missing_parameters_and_ledger_drift(copy: Path) -> None:
     output = invoke("verify", "--db", str(copy)).output
     assert f"parameters: run {run_key}: a run read from a document has no parameters" in output
     assert "ledger: " in output and "the ledger says 9 runs, the run table holds 8" in output
+
+
+def test_status_lists_files_that_failed_until_they_load(tmp_path: Path) -> None:
+    from warehouse.demo import generate
+    from warehouse.dialects import write_json_lines
+
+    path = tmp_path / "raw" / "node1" / "x.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b'{"simulation_run_id": "urn:uuid:1", "slatkin_exact": [\n')
+    db = tmp_path / "w.sqlite"
+    assert invoke("build", "--db", str(db), "-q", str(tmp_path / "raw")).exit_code == 1
+    report = json.loads(invoke("status", "--db", str(db), "--json").output)
+    assert [(f["path"], f["error"]) for f in report["failing_files"]] == [
+        (str(path), f"{path}:1: malformed JSON: Expecting value at column 56")]
+    assert "1 files failed to load" in invoke("status", "--db", str(db)).output
+    with open(path, "wb") as fh:  # the file is mended
+        write_json_lines(fh, list(generate(1, seed=2)), "3.x")
+    assert invoke("build", "--db", str(db), "-q", str(tmp_path / "raw")).exit_code == 0
+    report = json.loads(invoke("status", "--db", str(db), "--json").output)
+    assert report["failing_files"] == [] and report["runs"] == 1

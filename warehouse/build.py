@@ -172,6 +172,7 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
         warehouse.rollback()
         outcome.status = "failed"
         outcome.error = error.located(source.display)
+        warehouse.record_failure(source.display, size, sha256, source.node, str(outcome.error))
         outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
         outcome.conflicts = outcome.disagreements = 0
     except BaseException:

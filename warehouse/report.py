@@ -39,7 +39,7 @@ CENSUS_STATISTICS = (
     ("kandler_locus_mean", "Kandler survivors, mean over loci"),
     ("neiman_tf_locus_mean", "Neiman t_f, mean over loci"),
 )
-PROBLEM_TABLE = re.compile(r"fail|conflict|disagree|correction")
+PROBLEM_TABLE = re.compile(r"fail|conflict|disagree|correction|skipped")
 PROBLEM_ROWS_SHOWN = 20
 
 

@@ -26,6 +26,11 @@ def status(db_path: str | Path) -> dict[str, Any]:
                    sum(documents) AS documents, sum(runs) AS runs, sum(duplicates) AS duplicates,
                    sum(rows_written) AS rows, max(loaded_at) AS last_loaded
             FROM source GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+        failing = db.execute("""
+            SELECT path, error, failed_at FROM failure AS f
+            WHERE NOT EXISTS (SELECT 1 FROM source AS s WHERE s.path = f.path
+                                                          AND s.loaded_at >= f.failed_at)
+            ORDER BY path""").fetchall()
         tables = _tables(db)
         counts = {name: db.execute(f"SELECT count(*) FROM \"{name}\"").fetchone()[0]
                   for name in tables}
@@ -38,6 +43,8 @@ def status(db_path: str | Path) -> dict[str, Any]:
             "conflicts": counts.get("conflict", 0),
             "last_build": max((row["last_loaded"] for row in by_source), default=None),
             "sources": [dict(row) for row in by_source],
+            # files whose last attempt failed and that have not loaded since
+            "failing_files": [dict(row) for row in failing],
             "rows_per_table": counts,
         }
     finally:
@@ -57,6 +64,9 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"{row['node']:<12} {row['format']:<20} {row['files']:>6} "
                      f"{row['bytes'] / 1e6:>9.1f} {row['runs']:>8} {row['duplicates']:>6} "
                      f"{row['rows']:>11}")
+    if report["failing_files"]:
+        lines += ["", f"{len(report['failing_files'])} files failed to load and have not loaded since:"]
+        lines += [f"  {row['error']}" for row in report["failing_files"]]
     lines += ["", "rows per table:"]
     lines += [f"  {name:<24} {count:>12}" for name, count in report["rows_per_table"].items()]
     return "\n".join(lines)

@@ -142,6 +142,17 @@ class Warehouse:
         for statement in REMOVE_SOURCE:
             self.db.execute(statement, {"source": source_id})
 
+    def record_failure(self, path: str, size: int, sha256: str, node: str | None,
+                       error: str) -> None:
+        """Remember a file that failed (outside any transaction: after its rollback)."""
+        self.db.execute(
+            "INSERT INTO failure (path, size, sha256, node, error, failed_at, tool_version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path, sha256) DO UPDATE SET "
+            "error = excluded.error, failed_at = excluded.failed_at, "
+            "tool_version = excluded.tool_version",
+            (path, size, sha256, node, error,
+             datetime.now(timezone.utc).isoformat(timespec="seconds"), __version__))
+
     def next_source_id(self) -> int:
         return self.db.execute("SELECT coalesce(max(source_id), 0) + 1 FROM source").fetchone()[0]
 
