@@ -10,8 +10,7 @@ exporter's formulas, so the views are plain selects.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from itertools import count as counter, repeat, zip_longest
+from itertools import repeat, zip_longest
 from typing import Any, Callable, Iterable, Mapping
 
 import orjson
@@ -142,11 +141,48 @@ RUN_MARKERS = frozenset({"simulation_run_id", "model_class_label", "slatkin_exac
 TIMING_FIELDS = ("experiment_name", "script_filename", "rule_class", "pop_class",
                  "elapsed_time", "run_length", "popsize")
 
-Rows = dict[str, list[tuple]]
+class Columns:
+    """Rows of one table kept as columns: for the bulk detail tables (labeled
+    configurations and trait lists, ~9/10 of all rows), so that a batch
+    crossing from the worker to the writer pickles as a few flat lists instead
+    of thousands of tuples. Iterating gives the rows, as ``executemany`` wants."""
+
+    def __init__(self, width: int) -> None:
+        self.columns: list[list] = [[] for _ in range(width)]
+
+    def add(self, *columns: Iterable[Any]) -> None:
+        for target, values in zip(self.columns, columns):
+            target.extend(values)
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __iter__(self):
+        return zip(*self.columns)
+
+    def __delitem__(self, index: slice) -> None:  # a rejected record's rows (salvage)
+        for column in self.columns:
+            del column[index]
+
+    def clear(self) -> None:
+        del self[:]
+
+
+COLUMNAR = frozenset({"sample_configuration", "sample_trait", "census_trait",
+                      "census_configuration"})
+
+
+class Rows(dict):
+    """Pending rows per table: lists of tuples, or Columns for the bulk tables."""
+
+    def __missing__(self, table: str) -> Any:
+        rows = Columns(len(TABLES[table])) if table in COLUMNAR else []
+        self[table] = rows
+        return rows
 
 
 def new_rows() -> Rows:
-    return defaultdict(list)
+    return Rows()
 
 
 class Ids:
@@ -258,7 +294,8 @@ class _Mapper:
         config_counts = doc.get("trait_configuration_counts")
         config = configuration_stats(config_counts) if config_counts else (None, None, None)
         if config_counts:
-            rows["census_configuration"].extend(zip(repeat(run_id), counter(), config_counts))
+            n = len(config_counts)
+            rows["census_configuration"].add(repeat(run_id, n), range(n), config_counts)
         self.field = "unlabeled_counts"
         self._traits("census_trait", run_id, doc.get("unlabeled_counts") or [], freq_lists)
         if any(name in doc for name in CENSUS_FIELDS):
@@ -273,11 +310,10 @@ class _Mapper:
         rows = self.rows[table]
         for locus, (counts, freqs) in enumerate(zip_longest(count_lists, freq_lists)):
             counts, freqs = counts or [], _reals_fast(freqs or [])
-            if len(counts) == len(freqs):
-                rows.extend(zip(repeat(key), repeat(locus), counter(), counts, freqs))
-            else:
-                rows.extend(zip(repeat(key), repeat(locus), counter(),
-                                *zip(*zip_longest(counts, freqs))))
+            if len(counts) != len(freqs):
+                counts, freqs = zip(*zip_longest(counts, freqs))  # pad the shorter with NULL
+            n = len(counts)
+            rows.add(repeat(key, n), repeat(locus, n), range(n), counts, freqs)
 
     def synchronic_samples(self) -> None:
         doc = self.doc
@@ -305,8 +341,8 @@ class _Mapper:
         self.field = "unlabeled_config_counts_ssize"
         configs = doc.get("unlabeled_config_counts_ssize", {}).get(key)
         if configs is not None:
-            rows["sample_configuration"].extend(
-                zip(repeat(sample_id), counter(), configs, repeat(None)))
+            rows["sample_configuration"].add(repeat(sample_id, len(configs)), range(len(configs)),
+                                             configs, repeat(None, len(configs)))
         self.field = "config_slatkin_ssize"
         head = (sample_id, self.run_id, None, size,
                 _real(doc.get("config_slatkin_ssize", {}).get(key)),
@@ -350,15 +386,16 @@ class _Mapper:
         trait_rows = rows["sample_trait"]
         for locus, freqs in zip(loci, freq_lists):
             if freqs:
-                trait_rows.extend(zip(repeat(sample_id), repeat(locus), counter(), repeat(None),
-                                      _reals_fast(freqs)))
+                n = len(freqs)
+                trait_rows.add(repeat(sample_id, n), repeat(locus, n), range(n), repeat(None, n),
+                               _reals_fast(freqs))
         self.field = "unlabeled_config_counts_ta_ssize"
         configs = doc.get("unlabeled_config_counts_ta_ssize", {}).get(dur, {}).get(key)
         config_tf = None
         if configs is not None:
             counts = list(configs.values())
-            rows["sample_configuration"].extend(
-                zip(repeat(sample_id), counter(), counts, configs.keys()))
+            rows["sample_configuration"].add(repeat(sample_id, len(counts)), range(len(counts)),
+                                             counts, configs.keys())
             config_tf = neiman_tf_of_counts(counts)
         values = {}
         for name in ("config_slatkin_ta_ssize", "num_configurations_ta_ssize",
