@@ -11,6 +11,7 @@ exporter's formulas, so the views are plain selects.
 from __future__ import annotations
 
 from itertools import repeat, zip_longest
+from sys import intern
 from typing import Any, Callable, Iterable, Mapping
 
 import orjson
@@ -394,8 +395,10 @@ class _Mapper:
         config_tf = None
         if configs is not None:
             counts = list(configs.values())
+            # Labels repeat from run to run: one string object each, so a batch
+            # pickles every label once (JSON parsers share them, BSON's does not).
             rows["sample_configuration"].add(repeat(sample_id, len(counts)), range(len(counts)),
-                                             counts, configs.keys())
+                                             counts, map(intern, configs.keys()))
             config_tf = neiman_tf_of_counts(counts)
         values = {}
         for name in ("config_slatkin_ta_ssize", "num_configurations_ta_ssize",
