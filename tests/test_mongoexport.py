@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import math
 import sqlite3
-import tracemalloc
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,15 +118,28 @@ def _array_of(count: int) -> bytes:
     return out.getvalue()
 
 
-def _peak_memory_reading(data: bytes) -> tuple[int, int]:
-    tracemalloc.start()
-    count = sum(1 for _ in read_json_array(io.BufferedReader(CountingStream(data)), "a.json"))
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+PEAK_SCRIPT = """
+import io, sys, tracemalloc
+from warehouse.formats import mongoexport
+mongoexport.CHUNK = 1 << 16
+data = open(sys.argv[1], "rb").read()
+tracemalloc.start()
+count = sum(1 for _ in mongoexport.read_json_array(io.BufferedReader(io.BytesIO(data)), "a.json"))
+print(count, tracemalloc.get_traced_memory()[1])
+"""
+
+
+def _peak_memory_reading(data: bytes, folder: Path) -> tuple[int, int]:
+    """Documents read and peak traced memory, in a fresh process (no other test's threads)."""
+    path = folder / f"array-{len(data)}.json"
+    path.write_bytes(data)
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(path)], capture_output=True,
+                          text=True, check=True)
+    count, peak = map(int, done.stdout.split())
     return count, peak
 
 
-def test_json_array_on_one_line_is_streamed_not_loaded_whole(monkeypatch) -> None:
+def test_json_array_on_one_line_is_streamed_not_loaded_whole(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr(mongoexport, "CHUNK", 1 << 16)
     small, large = _array_of(100), _array_of(800)
     assert large.count(b"\n") <= 1 and len(large) > 16_000_000
@@ -133,7 +147,8 @@ def test_json_array_on_one_line_is_streamed_not_loaded_whole(monkeypatch) -> Non
     first = next(read_json_array(io.BufferedReader(stream), "a.json"))
     assert first.document["padding"] == "x" * 20_000
     assert stream.consumed < 200_000  # the first document came before the rest was read
-    (count_small, peak_small), (count_large, peak_large) = map(_peak_memory_reading, (small, large))
+    (count_small, peak_small), (count_large, peak_large) = (
+        _peak_memory_reading(small, tmp_path), _peak_memory_reading(large, tmp_path))
     assert (count_small, count_large) == (100, 800)
     assert peak_large < len(large) / 4  # far less than the array
     assert peak_large < peak_small * 1.5  # and flat as the input grows 8 times
