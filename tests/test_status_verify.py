@@ -94,3 +94,17 @@ def test_status_lists_files_that_failed_until_they_load(tmp_path: Path) -> None:
     assert invoke("build", "--db", str(db), "-q", str(tmp_path / "raw")).exit_code == 0
     report = json.loads(invoke("status", "--db", str(db), "--json").output)
     assert report["failing_files"] == [] and report["runs"] == 1
+
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "ctmixtures-exports"
+
+
+@pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is absent")
+def test_verify_passes_on_csv_exports_with_per_locus_files(tmp_path: Path) -> None:
+    db = tmp_path / "w.sqlite"
+    assert build(db, [REALDATA / "evtest4m"]).ok
+    result = invoke("verify", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(db) as con:  # a wrong aggregate that per-locus rows do give is found
+        con.execute("UPDATE census SET richness_locus_max = richness_locus_max + 1 WHERE run_id = 1")
+    assert "richness_locus_max" in invoke("verify", "--db", str(db)).output

@@ -58,10 +58,10 @@ def render(report: dict[str, Any]) -> str:
         f"{report['runs']} runs, {report['duplicates']} duplicates skipped, "
         f"{report['conflicts']} conflicts; last build {report['last_build'] or 'never'}",
         "",
-        f"{'node':<12} {'format':<20} {'files':>6} {'MB':>9} {'runs':>8} {'dups':>6} {'rows':>11}",
+        f"{'node':<18} {'format':<32} {'files':>6} {'MB':>9} {'runs':>8} {'dups':>6} {'rows':>11}",
     ]
     for row in report["sources"]:
-        lines.append(f"{row['node']:<12} {row['format']:<20} {row['files']:>6} "
+        lines.append(f"{row['node']:<18} {row['format']:<32} {row['files']:>6} "
                      f"{row['bytes'] / 1e6:>9.1f} {row['runs']:>8} {row['duplicates']:>6} "
                      f"{row['rows']:>11}")
     if report["failing_files"]:
