@@ -109,8 +109,8 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     for outcome in summary.failed:
         click.echo(str(outcome.error), err=True)
     for outcome in summary.salvaged:
-        for error in outcome.errors:
-            click.echo(f"{error} (left out, the rest of the file loaded)", err=True)
+        for damage in outcome.errors:
+            click.echo(f"{damage} (left out, the rest of the file loaded)", err=True)
     for outcome in summary.changed:
         click.echo(f"{outcome.path}: {outcome.note}", err=True)
     if not quiet:
