@@ -151,12 +151,13 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
     outcome.input_bytes = size
     progress.file_started(source, size)
     try:
-        if not _wanted(warehouse, source, outcome, size, sha256, replace):
+        wanted, replacing = _wanted(warehouse, source, outcome, size, sha256, replace)
+        if not wanted:
             return outcome
         job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
                       warehouse.next_ids(), max_document, salvage)
         writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
-        writer.replacing = _replaced_source(warehouse, source, sha256, replace)
+        writer.replacing = replacing
         if worker is not None and not warehouse.has_csv_only_runs():
             events = worker.read(job)
             try:
@@ -184,33 +185,28 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
 
 
 def _wanted(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
-            sha256: str, replace: bool) -> bool:
-    """Whether the file must be loaded; if not, say why in ``outcome``."""
+            sha256: str, replace: bool) -> tuple[bool, int | None]:
+    """Whether the file must be loaded (if not, why goes in ``outcome``), and the
+    ledger id of the old content of its path that it replaces, if any."""
     if size == 0 and is_bson_name(source.path):
         # mongodump writes an empty collection as an empty file: nothing to
         # load, and no ledger row (all empty files share one sha256)
         outcome.status, outcome.note = "empty", "empty collection"
-        return False
+        return False, None
     known = warehouse.loaded_source(sha256, size)
     if known is not None:
         outcome.status = "skipped"
         outcome.note = f"same content as {known[1]}, already loaded"
-        return False
-    previous = warehouse.source_at_path(source.display)
-    if previous is not None and not replace:
-        outcome.status = "changed"
-        outcome.note = (f"content changed since it was loaded on {previous[3]}: "
-                        "left out; build with --replace to load it instead of the old content")
-        return False
-    return True
-
-
-def _replaced_source(warehouse: Warehouse, source: SourceFile, sha256: str,
-                     replace: bool) -> int | None:
-    previous = warehouse.source_at_path(source.display)
-    if replace and previous is not None and previous[1] != sha256:
-        return int(previous[0])
-    return None
+        return False, None
+    previous = warehouse.source_at_path(source.display)  # loaded before, other content
+    if previous is None:
+        return True, None
+    if replace:
+        return True, int(previous[0])
+    outcome.status = "changed"
+    outcome.note = (f"content changed since it was loaded on {previous[3]}: "
+                    "left out; build with --replace to load it instead of the old content")
+    return False, None
 
 
 class FileWriter:

@@ -16,7 +16,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import zstandard
 
@@ -93,23 +93,19 @@ def file_identity(path: Path) -> tuple[int, str]:
 
 
 class CountingReader(io.RawIOBase):
-    """A raw file that reports how many bytes have been read from it."""
+    """A raw file that counts the bytes read from it (progress, error offsets)."""
 
-    def __init__(self, raw: BinaryIO, on_bytes: Callable[[int], object] | None = None) -> None:
+    def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
-        self._on_bytes = on_bytes
         self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        if n:
-            self.bytes_read += n
-            if self._on_bytes is not None:
-                self._on_bytes(n)
-        return n or 0
+        n = self._raw.readinto(buffer) or 0  # type: ignore[attr-defined]
+        self.bytes_read += n
+        return n
 
     def close(self) -> None:
         self._raw.close()
@@ -171,9 +167,9 @@ class OpenedSource:
         self.close()
 
 
-def open_source(path: Path, on_bytes: Callable[[int], object] | None = None) -> OpenedSource:
+def open_source(path: Path) -> OpenedSource:
     """Open ``path`` and undo its compression, whatever its name says."""
-    raw = CountingReader(open(path, "rb", buffering=0), on_bytes)
+    raw = CountingReader(open(path, "rb", buffering=0))
     buffered = io.BufferedReader(raw, READ_BUFFER)
     compression = sniff_compression(buffered.peek(8)[:8])
     stream: io.BufferedIOBase

@@ -72,25 +72,22 @@ def schema_version() -> int:
 
 
 class Warehouse:
-    """A warehouse file, opened for reading or building."""
+    """A warehouse file, opened for building (or read-only, beside a build)."""
 
-    def __init__(self, path: str | Path, *, create: bool = True, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         if read_only:
             # A reader beside the build's writer (a worker process): sees what is committed.
             self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
                                       isolation_level=None)
             return
-        if not create and not self.path.exists():
-            raise FileNotFoundError(f"no warehouse at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are opened and closed explicitly.
         self.db = sqlite3.connect(self.path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode = WAL")  # readers can query during a build
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA cache_size = -65536")  # 64 MiB
-        if create:
-            self.migrate()
+        self.migrate()
 
     def close(self) -> None:
         self.db.close()
@@ -179,16 +176,6 @@ class Warehouse:
         return Ids(run=next_key("run", "run_id"), sample=next_key("sample", "sample_id"),
                    timing=next_key("simulation_timing", "timing_id"),
                    document=next_key("document", "document_id"))
-
-    def run_id(self, simulation_run_id: str) -> int | None:
-        """The key of a run already in the warehouse (committed or in this transaction)."""
-        cursor = self.db.execute("SELECT run_id FROM run WHERE simulation_run_id = ?",
-                                 (simulation_run_id,))
-        row = cursor.fetchone()
-        return None if row is None else int(row[0])
-
-    def has_run(self, simulation_run_id: str) -> bool:
-        return self.run_id(simulation_run_id) is not None
 
     def run_fingerprint(self, simulation_run_id: str) -> tuple[bool, str | None]:
         """(whether the run is stored, its content fingerprint if known)."""
