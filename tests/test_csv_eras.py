@@ -5,14 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
 from test_csv_load import RUN_A, RUN_B, load, write_csv
 
 from warehouse.formats import exportcsv
 from warehouse.profiles.ctmixtures_csv import POPULATION_2014_RULE, SAMPLED_2014_RULE
-
-# every test runs with each way of reading CSV files (conftest.csv_reader)
-pytestmark = pytest.mark.usefixtures("csv_reader")
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "csv-eras.md"
 

@@ -12,9 +12,6 @@ import pytest
 from warehouse.build import build
 from warehouse.formats import exportcsv
 
-# every test runs with each way of reading CSV files (conftest.csv_reader)
-pytestmark = pytest.mark.usefixtures("csv_reader")
-
 RUN_A = "urn:uuid:00000000-0000-4000-8000-00000000000a"
 RUN_B = "urn:uuid:00000000-0000-4000-8000-00000000000b"
 SEED = 4605056590505150188  # above 2**53: not exact as a float64

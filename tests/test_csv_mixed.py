@@ -15,9 +15,6 @@ from warehouse.demo import generate
 from warehouse.dialects import write_json_lines
 from warehouse.export import export
 
-# every test runs with each way of reading CSV files (conftest.csv_reader)
-pytestmark = pytest.mark.usefixtures("csv_reader")
-
 RUNS = 6
 
 

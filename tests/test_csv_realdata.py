@@ -16,8 +16,7 @@ from warehouse.build import build
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 EXPORTS = REALDATA / "ctmixtures-exports"
 
-pytestmark = [pytest.mark.skipif(not EXPORTS.is_dir(), reason="shared/realdata is not here"),
-              pytest.mark.usefixtures("csv_reader")]  # each way of reading (conftest)
+pytestmark = pytest.mark.skipif(not EXPORTS.is_dir(), reason="shared/realdata is not here")
 
 # set -> (mean innovation_rate, sum of richness_locus_value, mean num_trait_configurations,
 #         mean sampled entropy_locus_min, i.e. the mean entropy the 2014-10 file put there)

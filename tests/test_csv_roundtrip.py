@@ -14,9 +14,6 @@ from warehouse.build import build
 from warehouse.cli import main
 from warehouse.demo import write_demo
 
-# every test runs with each way of reading CSV files (conftest.csv_reader)
-pytestmark = pytest.mark.usefixtures("csv_reader")
-
 VIEWS = ("simulation_data", "population_data", "sampled_data", "tasampled_data")
 SEED = 17  # 30 runs of this demo seed hold a NaN and an infinity
 

@@ -11,20 +11,18 @@ the main process or in a worker process (``worker.py``).
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import staging
 from .errors import WarehouseError
 from .formats import Record
 from .formats.detect import detect
-from .formats.exportcsv import paused_gc
 from .formats.dumpdir import DumpNamespace
 from .profiles.ctmixtures import (Ids, Rows, document_kind, map_other, map_run, map_timing,
                                   new_rows, relaxed_json)
-from .profiles.ctmixtures_csv import CSV_HANDLERS, adopt_document, csv_only_run
-from .profiles.ctmixtures_stage import stager_for
+from .profiles.ctmixtures_csv import CSV_HANDLERS, adopt_document, csv_only_run, staged_fields
 from .profiles.fingerprint import fingerprint
 from .sources import DECOMPRESSION_ERRORS, open_source
 from .store import Warehouse
@@ -206,17 +204,15 @@ class NeedsWriter(Exception):
     """Raised in a worker for a file only the writing process can load."""
 
 
-def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = False,
-              writer_idle: Callable[[], bool] = lambda: False) -> None:
+def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = False) -> None:
     """Read one file and emit its events; raise WarehouseError if it is damaged.
 
     With ``job.salvage``, damage does not raise (except where keeping the
     rest would be wrong): the damaged parts are left out and recorded.
-    ``writer_idle``: in a worker, whether the writing process waits for events.
     """
     with open_source(job.path) as opened:
         try:
-            _read_stream(job, warehouse, emit, opened, in_worker, writer_idle)
+            _read_stream(job, warehouse, emit, opened, in_worker)
         except DECOMPRESSION_ERRORS as error:
             raise _damaged(error, job, opened) from None
 
@@ -226,15 +222,14 @@ def _damaged(error: BaseException, job: FileJob, opened) -> WarehouseError:
                           offset=opened.raw.bytes_read)
 
 
-def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_worker: bool,
-                 writer_idle: Callable[[], bool]) -> None:
+def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_worker: bool) -> None:
     counts = FileOutcome(job.display, "loaded", job.node)
     ctx = LoadContext(warehouse, job.source_id, job.node, job.ids, new_rows(), counts, None,
                       csv_runs=warehouse.has_csv_only_runs())
     on_bad_line = ctx.skip if job.salvage else None
     detected = detect(opened.stream, job.path, job.max_document, on_bad_line)
     if in_worker and writes_directly(detected.format):
-        _relay(job, warehouse, detected, emit, opened, writer_idle)
+        _relay(job, detected, emit, opened)
         return
     if in_worker and ctx.csv_runs:
         # a document may take over a run known only from CSV rows: that writes
@@ -245,58 +240,49 @@ def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_work
     # formats whose handlers write themselves cannot take a record back.
     salvage_records = job.salvage and not writes_directly(detected.format)
     records = iter(detected.records)
-    # CSV chunks make no reference cycles: collecting them would cost a tenth of the load
-    with paused_gc() if writes_directly(detected.format) else nullcontext():
-        while True:
-            try:
-                record = next(records)
-            except StopIteration:
-                break
-            except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
-                # Damage that ends the stream: in salvage mode, keep what came before.
-                error = _stream_error(error, job, opened)
-                if not (job.salvage and error.salvageable):
-                    raise error from None
-                ctx.skip(error, None)
-                break
-            counts.documents += 1
-            _map(record, detected.collection, ctx, salvage_records)
-            if sum(map(len, ctx.rows.values())) >= FLUSH_ROWS:
-                # A fresh dict each time: a worker's queue pickles the old one later.
-                emit(Batch(ctx.rows, opened.raw.bytes_read))
-                ctx.rows = new_rows()
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
+            # Damage that ends the stream: in salvage mode, keep what came before.
+            error = _stream_error(error, job, opened)
+            if not (job.salvage and error.salvageable):
+                raise error from None
+            ctx.skip(error, None)
+            break
+        counts.documents += 1
+        _map(record, detected.collection, ctx, salvage_records)
+        if sum(map(len, ctx.rows.values())) >= FLUSH_ROWS:
+            # A fresh dict each time: a worker's queue pickles the old one later.
+            emit(Batch(ctx.rows, opened.raw.bytes_read))
+            ctx.rows = new_rows()
     emit(Batch(ctx.rows, opened.raw.bytes_read))
     emit(Finished(counts, detected.header, detected.namespaces(), _position(opened.stream),
                   opened.raw.bytes_read))
 
 
-def _relay(job: FileJob, warehouse: Warehouse, detected, emit: Emit, opened,
-           writer_idle: Callable[[], bool]) -> None:
-    """In the worker: read a CSV file's chunks and pass them on to the writer's handlers.
-
-    A chunk is staged (``staging.py``) while the writer is busy; a writer
-    waiting for work gets the next chunk as it is, to split itself: both
-    processes stay busy, whichever is the faster on this machine.
-    """
+def _relay(job: FileJob, detected, emit: Emit, opened) -> None:
+    """In the worker: read a CSV file's chunks and stage them for the writer's handlers."""
     records = iter(detected.records)
     try:
         first = next(records, None)
     except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
         raise _stream_error(error, job, opened) from None
-    stager = None if first is None else stager_for(first.document.file, warehouse, job.ids)
-    if job.salvage or stager is None:
+    keep = None if first is None else staged_fields(first.document.file)
+    if job.salvage or keep is None or not staging.AVAILABLE:
         raise NeedsWriter(detected.format)  # read in the writing process, as it always can
     emit(Opened(detected.format, opened.compression, detected.database, detected.collection,
                 relayed=True))
     record: Record | None = first
-    with paused_gc():  # as in _read_stream
-        while record is not None:
-            record = record._replace(document=stager.accept(record.document, not writer_idle()))
-            emit(Relayed(record, opened.raw.bytes_read))
-            try:
-                record = next(records, None)
-            except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
-                raise _stream_error(error, job, opened) from None
+    while record is not None:
+        emit(Relayed(record._replace(document=staging.StagedChunk(record.document, keep)),
+                     opened.raw.bytes_read))
+        try:
+            record = next(records, None)
+        except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
+            raise _stream_error(error, job, opened) from None
     emit(Finished(FileOutcome(job.display, "loaded", job.node), detected.header,
                   detected.namespaces(), _position(opened.stream), opened.raw.bytes_read))
 
@@ -313,20 +299,19 @@ def map_relayed(job: FileJob, warehouse: Warehouse, emit: Emit, events) -> None:
     ctx = LoadContext(warehouse, job.source_id, job.node, job.ids, new_rows(), counts, None,
                       csv_runs=False)
     export = None
-    with paused_gc():  # as in the worker
-        for event in events:
-            if isinstance(event, Finished):
-                emit(Finished(counts, event.header, event.namespaces, event.raw_bytes,
-                              event.bytes_read))
-                return
-            record = event.record
-            # one ExportFile per file: the profile keeps its state for the file there
-            export = export or record.document.file
-            record.document.file = export
-            counts.documents += 1
-            _map(record, record.collection, ctx, salvage=False)
-            emit(Batch(ctx.rows, event.bytes_read))
-            ctx.rows = new_rows()
+    for event in events:
+        if isinstance(event, Finished):
+            emit(Finished(counts, event.header, event.namespaces, event.raw_bytes,
+                          event.bytes_read))
+            return
+        record = event.record
+        # one ExportFile per file: the profile keeps its state for the file there
+        export = export or record.document.file
+        record.document.file = export
+        counts.documents += 1
+        _map(record, record.collection, ctx, salvage=False)
+        emit(Batch(ctx.rows, event.bytes_read))
+        ctx.rows = new_rows()
 
 
 def _map(record: Record, file_collection: str | None, ctx: LoadContext, salvage: bool) -> None:

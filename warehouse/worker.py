@@ -13,7 +13,7 @@ import os
 import queue
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 from .errors import WarehouseError
 from .loading import FileJob, Finished, NeedsWriter, read_file
@@ -33,8 +33,7 @@ class _Orphaned(Exception):
     """The main process is gone (killed): the worker ends too."""
 
 
-def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.Queue,
-           idle: Any) -> None:
+def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.Queue) -> None:
     parent = os.getppid()
 
     def wait(operation: Callable[[], object]) -> object:
@@ -54,8 +53,7 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
     try:
         while (job := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
             try:
-                read_file(job, warehouse, emit, in_worker=True,  # type: ignore[arg-type]
-                          writer_idle=lambda: _writer_idle(idle))
+                read_file(job, warehouse, emit, in_worker=True)  # type: ignore[arg-type]
             except (WarehouseError, NeedsWriter) as error:
                 emit(_Failed(error))
             except _Orphaned:
@@ -64,11 +62,6 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
                 emit(_Failed(RuntimeError(f"worker: {error!r}"), traceback.format_exc()))
     except _Orphaned:
         os._exit(1)
-
-
-def _writer_idle(idle: Any) -> bool:
-    """Whether the main process waits for an event (set by ``MappingWorker._next``)."""
-    return bool(idle.value)
 
 
 class MappingWorker:
@@ -81,11 +74,7 @@ class MappingWorker:
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.tasks: multiprocessing.Queue = context.Queue()
         self.events: multiprocessing.Queue = context.Queue(QUEUE_BATCHES)
-        # set while the main process waits for an event: the worker then hands
-        # over work the main process can do itself (loading._relay)
-        self.idle = context.Value("b", 0, lock=False)
-        self.process = context.Process(target=_serve,
-                                       args=(db_path, self.tasks, self.events, self.idle),
+        self.process = context.Process(target=_serve, args=(db_path, self.tasks, self.events),
                                        name="warehouse-mapper", daemon=True)
         self.process.start()
 
@@ -112,14 +101,11 @@ class MappingWorker:
 
     def _next(self) -> object:
         while True:
-            self.idle.value = 1
             try:
                 return self.events.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 if not self.process.is_alive():
                     raise RuntimeError("the worker process died") from None
-            finally:
-                self.idle.value = 0
 
     def close(self) -> None:
         if self.process.is_alive():

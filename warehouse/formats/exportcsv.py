@@ -26,7 +26,6 @@ import io
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
-from operator import methodcaller
 from typing import Any, BinaryIO, Iterable, Iterator, Sequence
 
 from ..errors import WarehouseError
@@ -154,38 +153,6 @@ class CsvChunk:
         return self.rows[index][field]
 
 
-class QuotedChunk(CsvChunk):
-    """Rows of plain ``QUOTE_ALL`` lines, checked, and split into fields when first read.
-
-    The reader has made sure each line splits into exactly the header's fields,
-    so splitting can wait: a worker process hands such a chunk over unsplit when
-    the writing process has time to split it (``loading._relay``).
-    """
-
-    def __init__(self, file: ExportFile, pieces: list[str], first_line: int) -> None:
-        self.file, self.first_line, self.lines = file, first_line, None
-        self.pieces = pieces  # each line without its outer quotes and terminator
-        self._rows: list[list[Any]] | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_rows": None}  # the text pickles smaller than its fields
-
-    def __len__(self) -> int:
-        return len(self.pieces)
-
-    @property  # type: ignore[override]
-    def rows(self) -> list[list[Any]]:
-        if self._rows is None:
-            with paused_gc():
-                self._rows = [piece.split('","') for piece in self.pieces]
-        return self._rows
-
-    def column(self, field: int) -> list[Any]:
-        if field == 0 and self._rows is None:  # the run keys, without splitting the rest
-            return [piece[:piece.index('","')] for piece in self.pieces]
-        return super().column(field)
-
-
 def looks_like_csv(head: bytes) -> bool:
     """A text line with commas, not JSON: claimed here so a wrong header gets a clear error."""
     first = head.removeprefix(BOM.encode()).split(b"\n", 1)[0]
@@ -241,12 +208,13 @@ def _chunks(stream: BinaryIO, export: ExportFile, terminator: str) -> Iterator[C
     line = 2  # the first data row
     for block in _blocks(stream):
         text = _decode(block, export.path, line)
-        pieces = _quoted_lines(text, terminator, width)
-        if pieces is None:  # not plain QUOTE_ALL lines: the csv module reads the rest
+        with paused_gc():
+            rows = _split_quoted(text, terminator, width)
+        if rows is None:  # not plain QUOTE_ALL lines: the csv module reads the rest
             yield from _csv_module_chunks(text, stream, export, line)
             return
-        yield QuotedChunk(export, pieces, line)
-        line += len(pieces)
+        yield CsvChunk(export, rows, line)
+        line += len(rows)
 
 
 @contextmanager
@@ -288,11 +256,10 @@ def _decode(block: bytes, path: str, first_line: int) -> str:
                              path, line) from None
 
 
-def _quoted_lines(text: str, terminator: str, width: int) -> list[str] | None:
-    """The lines of a block of QUOTE_ALL lines, without their outer quotes, or None
-    when the block is anything else.
+def _split_quoted(text: str, terminator: str, width: int) -> list[list[str]] | None:
+    """Rows of a block of QUOTE_ALL lines, or None when the block is anything else.
 
-    Every line break must sit between two quotes (``"\n"``), every line must
+    Every line break must sit between two quotes (``"\n"``), every row must
     have ``width`` fields, and the block must hold exactly 2 quotes per field:
     then no field holds a quote or a line break, and splitting at ``","`` is
     what the csv module would do.
@@ -307,8 +274,8 @@ def _quoted_lines(text: str, terminator: str, width: int) -> list[str] | None:
         return None
     if terminator != "\n" and text.count("\n") != lines:
         return None  # a bare LF inside a field of a CRLF file: line numbers need the csv module
-    separators = set(map(methodcaller("count", '","'), pieces))
-    return pieces if separators == {width - 1} else None
+    rows = [piece.split('","') for piece in pieces]
+    return rows if set(map(len, rows)) == {width} else None
 
 
 def _csv_module_chunks(text: str, stream: BinaryIO, export: ExportFile,

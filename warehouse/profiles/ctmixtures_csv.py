@@ -74,6 +74,13 @@ INTEGER_PARAMETERS = frozenset({"random_seed", "num_features", "init_traits_per_
                                 "population_size", "kandler_interval_generations"})
 REAL_PARAMETERS = frozenset({"innovation_rate", "conformism_strength", "anticonformism_strength"})
 
+# Files a worker process may stage (staging.py): those whose rows the loader can copy
+# with INSERT … SELECT, in eras that leave every field as the file has it. A staged
+# chunk carries as lists the fields the loader reads for every row.
+STAGED_KINDS = frozenset({"population", "sampled", "tasampled"})
+HOT_COLUMNS = ("simulation_run_id", "model_class_label", "innovation_rate", "ta_duration",
+               "sample_size", "entropy_locus_max")
+
 # Era rules (docs/csv-eras.md)
 POPULATION_2014_RULE = "population-2014-10: entropy columns computed from slatkin_exact"
 SAMPLED_2014_RULE = "sampled-2014-10: entropy_locus_min holds the mean, max and mean empty"
@@ -145,59 +152,11 @@ def table_column(kind: str, name: str) -> str | None:
     return name
 
 
-def stats_targets(export: ExportFile) -> list[tuple[int, str]]:
-    """(file field, table column) of each field a population or sample row stores."""
-    targets = []
-    for index, name in enumerate(export.header):
-        column = table_column(export.kind, name)
-        if (export.kind, export.era) == ("population", "2014-10"):
-            column = POPULATION_2014_COLUMNS.get(name, column)
-        if column is not None:
-            targets.append((index, column))
-    return targets
-
-
-def stats_insert(table: str, targets: list[tuple[int, str]]) -> str:
-    """The INSERT of a population or sample row that binds the file's fields in file order.
-
-    The run's key field is replaced by the key of the new row (census: run_id;
-    sample: sample_id, then run_id in place of the label).
-    """
-    columns = [column for _, column in targets]
-    head, keys = (["run_id"], ["?1"]) if table == "census" else \
-        (["sample_id", "run_id"], ["?1", "?2"])
-    params = [f"?{index + 1}" for index, _ in targets]
-    return (f"INSERT INTO {table} ({', '.join(head + columns)}) "
-            f"VALUES ({', '.join(keys + params)})")
-
-
-def mistyped_condition(table: str, columns: list[str]) -> str:
-    """SQL true for a row with text in a number column or a REAL in an integer column:
-    fields the column's affinity could not convert (nan, inf, empty, garbage, integers
-    beyond 64 bits), for Python to convert (``mistyped``)."""
-    integers = [c for c in columns if c in INTEGER_COLUMNS[table]]
-    text = f"typeof(max({', '.join(f'coalesce({c}, 0)' for c in columns + ['0'])})) = 'text'"
-    real = (f" OR typeof({' + '.join(f'coalesce({c}, 0)' for c in integers)}) = 'real'"
-            if integers else "")
-    return text + real
-
-
-def mistyped(table: str, targets: list[tuple[int, str]], stored: Sequence[Any]) -> list[
-        tuple[int, str]]:
-    """The (field, column) pairs of a stored row whose value SQLite left unconverted."""
-    integers = INTEGER_COLUMNS[table]
-    return [(field, column) for (field, column), value in zip(targets, stored)
-            if isinstance(value, str) or (column in integers and isinstance(value, float))]
-
-
-def convert_text(export: ExportFile, table: str, column: str, field: int, text: str,
-                 line: int) -> Any:
-    """A field's text as the type its column holds; a located error if it is not one."""
-    try:
-        return converter(table, column)(text)
-    except (ValueError, ArithmeticError) as error:
-        message = f"column {export.header[field]}: {_describe(error, text)}"
-        raise WarehouseError(message, export.path, line) from None
+def staged_fields(export: ExportFile) -> list[int] | None:
+    """The fields a staged chunk of this file carries as lists (None: do not stage it)."""
+    if export.kind not in STAGED_KINDS or export.era == "2014-10":
+        return None
+    return [index for index, name in enumerate(export.header) if name in HOT_COLUMNS]
 
 
 # --- the handler -------------------------------------------------------------------------
@@ -280,7 +239,6 @@ class _Loader:
         if stored:
             self.runs_met(list(stored.values()))
         new_runs, origins = [], []
-        labels = chunk.column(1)
         for key, group in first_seen.items():
             line = chunk.line(group.start)
             run_id = stored.get(key)
@@ -288,7 +246,7 @@ class _Loader:
                 run_id = self.ctx.ids.run
                 self.ctx.ids.run += 1
                 group.created = True
-                new_runs.append((run_id, key, to_text(labels[group.start]),
+                new_runs.append((run_id, key, to_text(chunk.field(group.start, 1)),
                                  self.ctx.source_id, self.ctx.node, line, None, None, None))
             else:  # the run row names the file that created a run; csv_origin the others
                 origins.append((run_id, self.ctx.source_id, line))
@@ -313,9 +271,8 @@ class _Loader:
     def created_runs(self, chunk: CsvChunk, groups: list[_Group]) -> None:
         """Store the innovation rate of the runs this chunk created."""
         column = self.index["innovation_rate"]
-        rates = chunk.column(column)
         try:
-            values = [to_real(rates[g.start]) for g in groups]
+            values = [to_real(chunk.field(g.start, column)) for g in groups]
         except ValueError:  # find the row, for the message
             values = [self.convert("parameter", "innovation_rate", chunk, g.start, column)
                       for g in groups]
@@ -406,7 +363,11 @@ class _Loader:
         text = chunk.field(index, field)
         if not isinstance(text, str):
             return text
-        return convert_text(self.export, table, column, field, text, chunk.line(index))
+        try:
+            return converter(table, column)(text)
+        except (ValueError, ArithmeticError) as error:
+            name = self.export.header[field]
+            raise self.error(f"column {name}: {_describe(error, text)}", chunk, index) from None
 
     def error(self, message: str, chunk: CsvChunk, index: int) -> WarehouseError:
         return WarehouseError(message, self.path, chunk.line(index))
@@ -442,9 +403,9 @@ class _Loader:
                                      f"{self.export.era} withheld or moved (csv_correction)")
 
 
-# the run_id a staged chunk's worker foresaw for a run, and the one it was given
+# the run of each key of a staged chunk's direct rows
 STAGE_RUNS_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS stage_run "
-                    "(predicted INTEGER PRIMARY KEY, run_id INTEGER NOT NULL)")
+                    "(key TEXT PRIMARY KEY, run_id INTEGER NOT NULL) WITHOUT ROWID")
 ORIGIN_INSERT = ("INSERT OR IGNORE INTO csv_origin (run_id, source_id, first_line) "
                  "VALUES (?, ?, ?)")
 CORRECTION_INSERT = ("INSERT INTO csv_correction (source_id, source_line, run_id, sample_size, "
@@ -470,24 +431,53 @@ class _StatsLoader(_Loader):
     def __init__(self, export: ExportFile, ctx: LoadContext) -> None:
         super().__init__(export, ctx)
         self.table = KIND_TABLE[export.kind]
-        self.targets = stats_targets(export)  # (file column index, table column)
+        self.targets = self.mapped_columns()  # (file column index, table column)
         self.grain = [self.index[n] for n in ("ta_duration", "sample_size") if n in self.index]
         self.ta = "ta_duration" in self.index
         self.has_rows: set[int] = set()  # runs with rows of this table stored (or written here)
         self.open_run: tuple[str, set] | None = None  # last run of the chunk before, its grains
-        self.insert_sql, self.check_sql = self.statements()
+        self.insert_sql, self.copy_sql, self.check_sql = self.statements()
 
-    def statements(self) -> tuple[str, str]:
-        """The file-order INSERT, and the query that finds fields SQLite could not
-        convert in the rows it stored."""
-        insert = stats_insert(self.table, self.targets)
-        key = "run_id" if self.table == "census" else "sample_id"
-        where = ("run_id IN (SELECT value FROM json_each(?))" if self.table == "census"
-                 else "sample_id BETWEEN ? AND ?")
+    def mapped_columns(self) -> list[tuple[int, str]]:
+        targets = []
+        for index, name in enumerate(self.export.header):
+            column = table_column(self.export.kind, name)
+            if (self.export.kind, self.export.era) == ("population", "2014-10"):
+                column = POPULATION_2014_COLUMNS.get(name, column)
+            if column is not None:
+                targets.append((index, column))
+        return targets
+
+    def statements(self) -> tuple[str, str, str]:
+        """The file-order INSERT, its copy from a staged chunk, and the query that
+        finds fields SQLite could not convert.
+
+        A row's parameters are the file's fields, with the run's key replaced by
+        the key of the new row (census: run_id; sample: sample_id, then run_id
+        in place of the label). The copy takes the same fields from the staged
+        columns, and the run's id from ``temp.stage_run``.
+        """
         columns = [column for _, column in self.targets]
-        check = (f"SELECT {key} FROM {self.table} "
-                 f"WHERE {where} AND ({mistyped_condition(self.table, columns)})")
-        return insert, check
+        params = [f"?{index + 1}" for index, _ in self.targets]
+        if self.table == "census":
+            head, keys, where = ["run_id"], ["?1"], "run_id IN (SELECT value FROM json_each(?))"
+        else:
+            head, keys, where = ["sample_id", "run_id"], ["?1", "?2"], "sample_id BETWEEN ? AND ?"
+        insert = (f"INSERT INTO {self.table} ({', '.join(head + columns)}) "
+                  f"VALUES ({', '.join(keys + params)})")
+        staged_keys = ["m.run_id"] if self.table == "census" else ["?1 + r.rowid - 1", "m.run_id"]
+        fields = [f"r.c{index}" for index, _ in self.targets]
+        # CROSS JOIN: the staged rows are the outer loop, so rows go in file order
+        copy = (f"INSERT INTO {self.table} ({', '.join(head + columns)}) "
+                f"SELECT {', '.join(staged_keys + fields)} "
+                f"FROM {staging.TABLE} AS r CROSS JOIN temp.stage_run AS m "
+                f"WHERE m.key = r.c0 ORDER BY r.rowid")
+        integers = [c for c in columns if c in INTEGER_COLUMNS[self.table]]
+        text = f"typeof(max({', '.join(f'coalesce({c}, 0)' for c in columns + ['0'])})) = 'text'"
+        real = (f" OR typeof({' + '.join(f'coalesce({c}, 0)' for c in integers)}) = 'real'"
+                if integers else "")
+        check = f"SELECT {head[0]} FROM {self.table} WHERE {where} AND ({text}{real})"
+        return insert, copy, check
 
     def runs_met(self, run_ids: list[int]) -> None:
         kind = "" if self.table == "census" else \
@@ -590,12 +580,12 @@ class _StatsLoader(_Loader):
         return len(self.grains(group, grain_of)) == group.end - group.start
 
     def insert_directly(self, chunk: CsvChunk, groups: list[_Group], whole: bool) -> None:
-        if whole and is_staged(chunk):
-            self.copy_staged(chunk, groups)  # converted in the worker: nothing to check
-            self.count_written(len(chunk), len(chunk) * len(TABLES[self.table]))
-            return
         first = self.ctx.ids.sample
-        indexes = self.bind_rows(chunk, groups, whole)
+        if whole and is_staged(chunk):
+            self.copy_staged(chunk, groups)
+            indexes: Sequence[int] = range(len(chunk))
+        else:
+            indexes = self.bind_rows(chunk, groups, whole)
         self.count_written(len(indexes), len(indexes) * len(TABLES[self.table]))
         if self.table == "census":
             flagged = self.db.execute(self.check_sql, (json.dumps([g.run_id for g in groups]),))
@@ -628,47 +618,23 @@ class _StatsLoader(_Loader):
         return indexes
 
     def copy_staged(self, chunk: CsvChunk, groups: list[_Group]) -> None:
-        """Copy a staged chunk's rows: as they are where the worker foresaw their keys
-        (SQLite then copies records without decoding them), else with the keys given
-        here."""
+        """Copy a whole staged chunk in one statement, each row with its run's id."""
         staging.attach(self.db, chunk)
-        if all(chunk.run_ids[g.key] == g.run_id for g in groups) and \
-                (self.table == "census" or chunk.first_id == self.ctx.ids.sample):
-            self.copy_as_foreseen()
-        else:
-            self.copy_rekeyed(chunk, groups)
-        if self.table == "sample":
-            self.ctx.ids.sample += len(chunk)
-
-    def copy_as_foreseen(self) -> None:
-        self.db.execute(f"INSERT INTO main.{self.table} SELECT * FROM {staging.SCHEMA}.{self.table}")
-
-    def copy_rekeyed(self, chunk: CsvChunk, groups: list[_Group]) -> None:
         self.db.execute(STAGE_RUNS_TABLE)
         self.db.execute("DELETE FROM temp.stage_run")
-        self.db.executemany("INSERT OR IGNORE INTO temp.stage_run VALUES (?, ?)",
-                            [(chunk.run_ids[g.key], g.run_id) for g in groups])
-        sample = self.table == "sample"
-        columns = TABLES[self.table]
-        keys = ["?1 + s.sample_id - ?2", "m.run_id"] if sample else ["m.run_id"]
-        values = keys + [f"s.{column}" for column in columns[len(keys):]]
-        # CROSS JOIN: the staged rows are the outer loop, so rows go in file order
-        self.db.execute(
-            f"INSERT INTO main.{self.table} ({', '.join(columns)}) SELECT {', '.join(values)} "
-            f"FROM {staging.SCHEMA}.{self.table} AS s CROSS JOIN temp.stage_run AS m "
-            f"WHERE m.predicted = s.run_id ORDER BY s.rowid",
-            (self.ctx.ids.sample, chunk.first_id) if sample else ())
+        self.db.executemany("INSERT OR IGNORE INTO temp.stage_run (key, run_id) VALUES (?, ?)",
+                            [(group.key, group.run_id) for group in groups])
+        if self.table == "census":
+            self.db.execute(self.copy_sql)
+        else:
+            self.db.execute(self.copy_sql, (self.ctx.ids.sample,))
+            self.ctx.ids.sample += len(chunk)
 
     def convert_in_place(self, chunk: CsvChunk, index: int, key: int) -> None:
-        """A row SQLite stored with text in a number column (or a REAL in an integer
-        one): convert those fields here, exactly; the others stay as SQLite made them."""
-        pk = "run_id" if self.table == "census" else "sample_id"
-        columns = [column for _, column in self.targets]
-        stored = self.db.execute(f"SELECT {', '.join(columns)} FROM {self.table} "
-                                 f"WHERE {pk} = ?", (key,)).fetchone()
-        values = {column: self.convert(self.table, column, chunk, index, field)
-                  for field, column in mistyped(self.table, self.targets, stored)}
+        """A row SQLite stored with text in a number column: convert it here, exactly."""
+        values = self.row_values(chunk, index)
         assignments = ", ".join(f"{column} = ?" for column in values)
+        pk = "run_id" if self.table == "census" else "sample_id"
         self.db.execute(f"UPDATE {self.table} SET {assignments} WHERE {pk} = ?",
                         (*values.values(), key))
 
