@@ -24,8 +24,7 @@ from typing import Any, Protocol
 from .errors import WarehouseError
 from .formats.dumpdir import is_bson_name, is_companion
 from .formats.mongoexport import DEFAULT_MAX_DOCUMENT
-from .loading import (Batch, FileJob, FileOutcome, Finished, NeedsWriter, Opened, map_relayed,
-                      read_file)
+from .loading import (Batch, FileJob, FileOutcome, Finished, NeedsWriter, Opened, read_file)
 from .sources import SourceFile, file_identity, find_sources
 from .store import Warehouse
 
@@ -159,13 +158,11 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
                       warehouse.next_ids(), max_document, salvage)
         writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
         writer.replacing = replacing
-        if worker is not None:
+        if worker is not None and not warehouse.has_csv_only_runs():
             events = worker.read(job)
             try:
                 for event in events:
                     writer(event)
-                    if isinstance(event, Opened) and event.relayed:
-                        map_relayed(job, warehouse, writer, events)
                 return outcome
             except NeedsWriter:
                 pass  # a format whose handlers write themselves: read it here

@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import staging
 from .errors import WarehouseError
 from .formats import Record
 from .formats.detect import detect
 from .formats.dumpdir import DumpNamespace
 from .profiles.ctmixtures import (Ids, Rows, document_kind, map_other, map_run, map_timing,
                                   new_rows, relaxed_json)
-from .profiles.ctmixtures_csv import CSV_HANDLERS, adopt_document, csv_only_run, staged_fields
+from .profiles.ctmixtures_csv import CSV_HANDLERS, adopt_document, csv_only_run
 from .profiles.fingerprint import fingerprint
 from .sources import DECOMPRESSION_ERRORS, open_source
 from .store import Warehouse
@@ -76,15 +75,6 @@ class Opened:
     compression: str
     database: str | None
     collection: str | None
-    relayed: bool = False  # Relayed events follow, for the writing process to map
-
-
-@dataclass
-class Relayed:
-    """A record the worker read for the writing process's handlers (a staged CSV chunk)."""
-
-    record: Record
-    bytes_read: int
 
 
 @dataclass
@@ -229,10 +219,6 @@ def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_work
     on_bad_line = ctx.skip if job.salvage else None
     detected = detect(opened.stream, job.path, job.max_document, on_bad_line)
     if in_worker and writes_directly(detected.format):
-        _relay(job, detected, emit, opened)
-        return
-    if in_worker and ctx.csv_runs:
-        # a document may take over a run known only from CSV rows: that writes
         raise NeedsWriter(detected.format)
     emit(Opened(detected.format, opened.compression, detected.database, detected.collection))
     ctx.database = detected.database
@@ -247,10 +233,11 @@ def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_work
             break
         except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
             # Damage that ends the stream: in salvage mode, keep what came before.
-            error = _stream_error(error, job, opened)
+            if not isinstance(error, WarehouseError):
+                error = _damaged(error, job, opened)
             if not (job.salvage and error.salvageable):
-                raise error from None
-            ctx.skip(error, None)
+                raise error.located(job.display) from None
+            ctx.skip(error.located(job.display), None)
             break
         counts.documents += 1
         _map(record, detected.collection, ctx, salvage_records)
@@ -261,57 +248,6 @@ def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_work
     emit(Batch(ctx.rows, opened.raw.bytes_read))
     emit(Finished(counts, detected.header, detected.namespaces(), _position(opened.stream),
                   opened.raw.bytes_read))
-
-
-def _relay(job: FileJob, detected, emit: Emit, opened) -> None:
-    """In the worker: read a CSV file's chunks and stage them for the writer's handlers."""
-    records = iter(detected.records)
-    try:
-        first = next(records, None)
-    except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
-        raise _stream_error(error, job, opened) from None
-    keep = None if first is None else staged_fields(first.document.file)
-    if job.salvage or keep is None or not staging.AVAILABLE:
-        raise NeedsWriter(detected.format)  # read in the writing process, as it always can
-    emit(Opened(detected.format, opened.compression, detected.database, detected.collection,
-                relayed=True))
-    record: Record | None = first
-    while record is not None:
-        emit(Relayed(record._replace(document=staging.StagedChunk(record.document, keep)),
-                     opened.raw.bytes_read))
-        try:
-            record = next(records, None)
-        except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
-            raise _stream_error(error, job, opened) from None
-    emit(Finished(FileOutcome(job.display, "loaded", job.node), detected.header,
-                  detected.namespaces(), _position(opened.stream), opened.raw.bytes_read))
-
-
-def _stream_error(error: BaseException, job: FileJob, opened) -> WarehouseError:
-    if not isinstance(error, WarehouseError):
-        error = _damaged(error, job, opened)
-    return error.located(job.display)
-
-
-def map_relayed(job: FileJob, warehouse: Warehouse, emit: Emit, events) -> None:
-    """In the writing process: map the records a worker relayed (after their Opened)."""
-    counts = FileOutcome(job.display, "loaded", job.node)
-    ctx = LoadContext(warehouse, job.source_id, job.node, job.ids, new_rows(), counts, None,
-                      csv_runs=False)
-    export = None
-    for event in events:
-        if isinstance(event, Finished):
-            emit(Finished(counts, event.header, event.namespaces, event.raw_bytes,
-                          event.bytes_read))
-            return
-        record = event.record
-        # one ExportFile per file: the profile keeps its state for the file there
-        export = export or record.document.file
-        record.document.file = export
-        counts.documents += 1
-        _map(record, record.collection, ctx, salvage=False)
-        emit(Batch(ctx.rows, event.bytes_read))
-        ctx.rows = new_rows()
 
 
 def _map(record: Record, file_collection: str | None, ctx: LoadContext, salvage: bool) -> None:

@@ -26,7 +26,7 @@ import io
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, BinaryIO, Iterable, Iterator, Sequence
+from typing import Any, BinaryIO, Iterable, Iterator
 
 from ..errors import WarehouseError
 from . import Record
@@ -122,35 +122,17 @@ class ExportFile:
         return f"csv-{self.kind}-{self.era}"
 
 
+@dataclass
 class CsvChunk:
-    """Consecutive data rows of one export file, each a list of field strings.
+    """Consecutive data rows of one export file."""
 
-    ``column`` and ``row`` read without changing anything; code that changes
-    fields does it through ``rows`` (a staged chunk, ``staging.StagedChunk``,
-    unpacks its rows for that).
-    """
-
-    def __init__(self, file: ExportFile, rows: list[list[Any]], first_line: int,
-                 lines: list[int] | None = None) -> None:
-        self.file = file
-        self.rows = rows
-        self.first_line = first_line
-        self.lines = lines  # line of each row, when not first_line + index
-
-    def __len__(self) -> int:
-        return len(self.rows)
+    file: ExportFile
+    rows: list[list[str]]
+    first_line: int
+    lines: list[int] | None = None  # line of each row, when not first_line + index
 
     def line(self, index: int) -> int:
         return self.first_line + index if self.lines is None else self.lines[index]
-
-    def column(self, field: int) -> list[Any]:
-        return [row[field] for row in self.rows]
-
-    def row(self, index: int) -> Sequence[Any]:
-        return self.rows[index]
-
-    def field(self, index: int, field: int) -> Any:
-        return self.rows[index][field]
 
 
 def looks_like_csv(head: bytes) -> bool:
@@ -184,7 +166,7 @@ def open_export(stream: BinaryIO, path: str) -> tuple[ExportFile, Iterator[Recor
     records = _records(stream, export, terminator)
     if kind == "sampled":  # one header for both eras: the first row tells them apart
         first = next(records, None)
-        if first is not None and sampled_2014_row(header, first.document.row(0)):
+        if first is not None and sampled_2014_row(header, first.document.rows[0]):
             export.era = "2014-10"
         records = chain([first] if first is not None else [], records)
     return export, records

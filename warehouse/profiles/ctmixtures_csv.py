@@ -35,15 +35,13 @@ import json
 import math
 from decimal import Decimal
 from itertools import compress, islice
-from operator import ne
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from operator import itemgetter, ne
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import WarehouseError
 from ..formats import Record
 from .fingerprint import fingerprint
-from .. import staging
 from ..formats.exportcsv import CsvChunk, ExportFile, paused_gc, sampled_2014_row
-from ..staging import is_staged
 from ..store import INSERTS
 from .ctmixtures import NAN_TEXT, TABLES, map_run
 
@@ -74,16 +72,11 @@ INTEGER_PARAMETERS = frozenset({"random_seed", "num_features", "init_traits_per_
                                 "population_size", "kandler_interval_generations"})
 REAL_PARAMETERS = frozenset({"innovation_rate", "conformism_strength", "anticonformism_strength"})
 
-# Files a worker process may stage (staging.py): those whose rows the loader can copy
-# with INSERT … SELECT, in eras that leave every field as the file has it. A staged
-# chunk carries as lists the fields the loader reads for every row.
-STAGED_KINDS = frozenset({"population", "sampled", "tasampled"})
-HOT_COLUMNS = ("simulation_run_id", "model_class_label", "innovation_rate", "ta_duration",
-               "sample_size", "entropy_locus_max")
-
 # Era rules (docs/csv-eras.md)
 POPULATION_2014_RULE = "population-2014-10: entropy columns computed from slatkin_exact"
 SAMPLED_2014_RULE = "sampled-2014-10: entropy_locus_min holds the mean, max and mean empty"
+
+_first = itemgetter(0)
 
 # --- values ------------------------------------------------------------------------------
 
@@ -152,19 +145,12 @@ def table_column(kind: str, name: str) -> str | None:
     return name
 
 
-def staged_fields(export: ExportFile) -> list[int] | None:
-    """The fields a staged chunk of this file carries as lists (None: do not stage it)."""
-    if export.kind not in STAGED_KINDS or export.era == "2014-10":
-        return None
-    return [index for index, name in enumerate(export.header) if name in HOT_COLUMNS]
-
-
 # --- the handler -------------------------------------------------------------------------
 
 
 def load_chunk(record: Record, ctx: LoadContext) -> None:
     chunk: CsvChunk = record.document
-    ctx.outcome.documents += len(chunk) - 1  # the build counted the chunk as one record
+    ctx.outcome.documents += len(chunk.rows) - 1  # the build counted the chunk as one record
     loader = chunk.file.state.get("loader")
     if loader is None or loader.ctx is not ctx:
         loader = chunk.file.state["loader"] = LOADERS[chunk.file.kind](chunk.file, ctx)
@@ -209,7 +195,7 @@ class _Loader:
 
     # -- one chunk ---------------------------------------------------------------------
     def load(self, chunk: CsvChunk) -> None:
-        groups = _groups(chunk.column(0))
+        groups = _groups(list(map(_first, chunk.rows)))
         self.resolve_runs(chunk, groups)
         self.apply_era_rules(chunk, groups)
         self.check_run_values(chunk, groups)
@@ -246,7 +232,7 @@ class _Loader:
                 run_id = self.ctx.ids.run
                 self.ctx.ids.run += 1
                 group.created = True
-                new_runs.append((run_id, key, to_text(chunk.field(group.start, 1)),
+                new_runs.append((run_id, key, to_text(chunk.rows[group.start][1]),
                                  self.ctx.source_id, self.ctx.node, line, None, None, None))
             else:  # the run row names the file that created a run; csv_origin the others
                 origins.append((run_id, self.ctx.source_id, line))
@@ -271,8 +257,9 @@ class _Loader:
     def created_runs(self, chunk: CsvChunk, groups: list[_Group]) -> None:
         """Store the innovation rate of the runs this chunk created."""
         column = self.index["innovation_rate"]
+        rows = chunk.rows
         try:
-            values = [to_real(chunk.field(g.start, column)) for g in groups]
+            values = [to_real(rows[g.start][column]) for g in groups]
         except ValueError:  # find the row, for the message
             values = [self.convert("parameter", "innovation_rate", chunk, g.start, column)
                       for g in groups]
@@ -286,20 +273,21 @@ class _Loader:
         """
         names = [name for name in self.run_values if name in self.index]
         columns = [self.index[name] for name in names]
-        texts_of = list(zip(*map(chunk.column, columns)))  # per row: the fields compared
+        rows = chunk.rows
         known = [g for g in groups if not g.created]
         stored = self.stored_run_values([g.run_id for g in known], names) if known else {}
         keys = {g.key for g in groups}
-        if len(set(zip(chunk.column(0), texts_of))) == len(keys):
+        if len(set(map(itemgetter(0, *columns), rows))) == len(keys):
             # every run's rows agree in this chunk: one look per run not created here
             for group in known:
                 values = stored.setdefault(group.run_id, {})
                 self.reconcile_run_values(group.run_id, values, chunk, group.start, names,
                                           columns)
             return
+        pick = itemgetter(*columns, *columns[:1])  # always a tuple, even for one column
         for group in groups:
             start, end = group.start, group.end
-            texts = texts_of[start:end]
+            texts = list(map(pick, rows[start:end]))
             firsts = dict(zip(reversed(texts), range(end - 1, start - 1, -1)))
             if group.created:
                 if len(firsts) == 1:
@@ -317,7 +305,7 @@ class _Loader:
 
     def row_run_values(self, chunk: CsvChunk, index: int, names: list[str],
                        columns: list[int]) -> dict[str, Any]:
-        return {name: (to_text(chunk.field(index, column)) if name == "model_class_label"
+        return {name: (to_text(chunk.rows[index][column]) if name == "model_class_label"
                        else self.convert("parameter", name, chunk, index, column))
                 for name, column in zip(names, columns)}
 
@@ -360,7 +348,7 @@ class _Loader:
     # -- conversions, errors, writes ---------------------------------------------------
     def convert(self, table: str, column: str, chunk: CsvChunk, index: int, field: int) -> Any:
         """The field as the type its column holds; an era rule may have set it already."""
-        text = chunk.field(index, field)
+        text = chunk.rows[index][field]
         if not isinstance(text, str):
             return text
         try:
@@ -390,7 +378,7 @@ class _Loader:
     def correct(self, chunk: CsvChunk, index: int, run_id: int, column: str,
                 stored_as: str | None, rule: str, sample_size: Any = None) -> None:
         """Note that a value of the file is withheld (stored_as None) or moved."""
-        text = chunk.field(index, self.index[column])
+        text = chunk.rows[index][self.index[column]]
         self.pending_corrections.append((self.ctx.source_id, chunk.line(index), run_id,
                                          sample_size, column, text, stored_as, rule))
 
@@ -403,9 +391,6 @@ class _Loader:
                                      f"{self.export.era} withheld or moved (csv_correction)")
 
 
-# the run of each key of a staged chunk's direct rows
-STAGE_RUNS_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS stage_run "
-                    "(key TEXT PRIMARY KEY, run_id INTEGER NOT NULL) WITHOUT ROWID")
 ORIGIN_INSERT = ("INSERT OR IGNORE INTO csv_origin (run_id, source_id, first_line) "
                  "VALUES (?, ?, ?)")
 CORRECTION_INSERT = ("INSERT INTO csv_correction (source_id, source_line, run_id, sample_size, "
@@ -436,7 +421,7 @@ class _StatsLoader(_Loader):
         self.ta = "ta_duration" in self.index
         self.has_rows: set[int] = set()  # runs with rows of this table stored (or written here)
         self.open_run: tuple[str, set] | None = None  # last run of the chunk before, its grains
-        self.insert_sql, self.copy_sql, self.check_sql = self.statements()
+        self.insert_sql, self.check_sql = self.statements()
 
     def mapped_columns(self) -> list[tuple[int, str]]:
         targets = []
@@ -448,14 +433,12 @@ class _StatsLoader(_Loader):
                 targets.append((index, column))
         return targets
 
-    def statements(self) -> tuple[str, str, str]:
-        """The file-order INSERT, its copy from a staged chunk, and the query that
-        finds fields SQLite could not convert.
+    def statements(self) -> tuple[str, str]:
+        """The file-order INSERT, and the query that finds fields SQLite could not convert.
 
         A row's parameters are the file's fields, with the run's key replaced by
         the key of the new row (census: run_id; sample: sample_id, then run_id
-        in place of the label). The copy takes the same fields from the staged
-        columns, and the run's id from ``temp.stage_run``.
+        in place of the label).
         """
         columns = [column for _, column in self.targets]
         params = [f"?{index + 1}" for index, _ in self.targets]
@@ -465,19 +448,12 @@ class _StatsLoader(_Loader):
             head, keys, where = ["sample_id", "run_id"], ["?1", "?2"], "sample_id BETWEEN ? AND ?"
         insert = (f"INSERT INTO {self.table} ({', '.join(head + columns)}) "
                   f"VALUES ({', '.join(keys + params)})")
-        staged_keys = ["m.run_id"] if self.table == "census" else ["?1 + r.rowid - 1", "m.run_id"]
-        fields = [f"r.c{index}" for index, _ in self.targets]
-        # CROSS JOIN: the staged rows are the outer loop, so rows go in file order
-        copy = (f"INSERT INTO {self.table} ({', '.join(head + columns)}) "
-                f"SELECT {', '.join(staged_keys + fields)} "
-                f"FROM {staging.TABLE} AS r CROSS JOIN temp.stage_run AS m "
-                f"WHERE m.key = r.c0 ORDER BY r.rowid")
         integers = [c for c in columns if c in INTEGER_COLUMNS[self.table]]
         text = f"typeof(max({', '.join(f'coalesce({c}, 0)' for c in columns + ['0'])})) = 'text'"
         real = (f" OR typeof({' + '.join(f'coalesce({c}, 0)' for c in integers)}) = 'real'"
                 if integers else "")
         check = f"SELECT {head[0]} FROM {self.table} WHERE {where} AND ({text}{real})"
-        return insert, copy, check
+        return insert, check
 
     def runs_met(self, run_ids: list[int]) -> None:
         kind = "" if self.table == "census" else \
@@ -517,9 +493,9 @@ class _StatsLoader(_Loader):
     def sampled_2014(self, chunk: CsvChunk, groups: list[_Group]) -> None:
         """Rows with entropy max and mean empty but a min: the min is the mean."""
         low, high, mean = (self.index[f"entropy_locus_{s}"] for s in ("min", "max", "mean"))
-        if "" not in chunk.column(high):
-            return
         rows = chunk.rows
+        if "" not in map(itemgetter(high), rows):
+            return
         for group in groups:
             for index in range(group.start, group.end):
                 row = rows[index]
@@ -532,16 +508,13 @@ class _StatsLoader(_Loader):
 
     # -- rows --------------------------------------------------------------------------
     def load_rows(self, chunk: CsvChunk, groups: list[_Group]) -> None:
-        # per row, its grain: (ta_duration, sample_size), (sample_size,) or () (census)
-        grain_of = list(zip(*map(chunk.column, self.grain))) if self.grain else None
-        unique = self.unique_grains(chunk, groups, grain_of)
+        unique = self.unique_grains(chunk, groups)
         direct, merged = [], []
         for group in groups:
-            direct_ok = self.takes_directly(group, unique, grain_of)
-            (direct if direct_ok else merged).append(group)
+            (direct if self.takes_directly(chunk, group, unique) else merged).append(group)
             self.has_rows.add(group.run_id)
         last = groups[-1]
-        self.open_run = ((last.key, self.grains(last, grain_of) | self.continued(last))
+        self.open_run = ((last.key, self.grains(chunk, last) | self.continued(last))
                          if direct and direct[-1] is last else None)
         if direct:
             self.insert_directly(chunk, direct, len(direct) == len(groups))
@@ -549,17 +522,16 @@ class _StatsLoader(_Loader):
             for index in range(group.start, group.end):
                 self.merge_row(chunk, index, group.run_id)
 
-    def unique_grains(self, chunk: CsvChunk, groups: list[_Group],
-                      grain_of: list[tuple] | None) -> bool:
+    def unique_grains(self, chunk: CsvChunk, groups: list[_Group]) -> bool:
         """No run has two rows of the same grain in this chunk (the usual case)."""
-        if grain_of is None:
-            return len(groups) == len(chunk) == len({g.key for g in groups})
-        return len(set(zip(chunk.column(0), grain_of))) == len(chunk)
+        if not self.grain:
+            return len(groups) == len(chunk.rows) == len({g.key for g in groups})
+        return len(set(map(itemgetter(0, *self.grain), chunk.rows))) == len(chunk.rows)
 
-    def grains(self, group: _Group, grain_of: list[tuple] | None) -> set:
-        if grain_of is None:
+    def grains(self, chunk: CsvChunk, group: _Group) -> set:
+        if not self.grain:
             return {None}
-        return set(grain_of[group.start:group.end])
+        return set(map(itemgetter(*self.grain), chunk.rows[group.start:group.end]))
 
     def continued(self, group: _Group) -> set:
         """The grains the previous chunk wrote for this group's run, if it goes on here."""
@@ -567,26 +539,37 @@ class _StatsLoader(_Loader):
             return self.open_run[1]
         return set()
 
-    def takes_directly(self, group: _Group, unique: bool, grain_of: list[tuple] | None) -> bool:
+    def takes_directly(self, chunk: CsvChunk, group: _Group, unique: bool) -> bool:
         """Rows that can go in without comparing: nothing of their run is stored yet."""
         if group.run_id in self.has_rows:
             before = self.continued(group)
-            if not before or grain_of is None:
+            if not before or not self.grain:
                 return False
-            grains = self.grains(group, grain_of)
+            grains = self.grains(chunk, group)
             return len(grains) == group.end - group.start and not (grains & before)
         if unique:
             return True
-        return len(self.grains(group, grain_of)) == group.end - group.start
+        return len(self.grains(chunk, group)) == group.end - group.start
 
     def insert_directly(self, chunk: CsvChunk, groups: list[_Group], whole: bool) -> None:
-        first = self.ctx.ids.sample
-        if whole and is_staged(chunk):
-            self.copy_staged(chunk, groups)
-            indexes: Sequence[int] = range(len(chunk))
+        rows = chunk.rows
+        # the key fields become the new rows' keys; nothing reads them after this
+        if self.table == "census":
+            for group in groups:
+                rows[group.start][0] = group.run_id
         else:
-            indexes = self.bind_rows(chunk, groups, whole)
-        self.count_written(len(indexes), len(indexes) * len(TABLES[self.table]))
+            sample_id = first = self.ctx.ids.sample
+            for group in groups:
+                for index in range(group.start, group.end):
+                    row = rows[index]
+                    row[0], row[1] = sample_id, group.run_id
+                    sample_id += 1
+            self.ctx.ids.sample = sample_id
+        indexes = (range(len(rows)) if whole
+                   else [i for g in groups for i in range(g.start, g.end)])
+        batch = rows if whole else [rows[i] for i in indexes]
+        self.db.executemany(self.insert_sql, batch)
+        self.count_written(len(batch), len(batch) * len(TABLES[self.table]))
         if self.table == "census":
             flagged = self.db.execute(self.check_sql, (json.dumps([g.run_id for g in groups]),))
             position = {g.run_id: g.start for g in groups}
@@ -596,39 +579,6 @@ class _StatsLoader(_Loader):
         for (key,) in flagged.fetchall():
             index = position[key] if position is not None else indexes[key - first]
             self.convert_in_place(chunk, index, key)
-
-    def bind_rows(self, chunk: CsvChunk, groups: list[_Group], whole: bool) -> Sequence[int]:
-        """Insert the groups' rows with their fields bound as they are; their indexes."""
-        rows = chunk.rows
-        # the key fields become the new rows' keys; nothing reads them after this
-        if self.table == "census":
-            for group in groups:
-                rows[group.start][0] = group.run_id
-        else:
-            sample_id = self.ctx.ids.sample
-            for group in groups:
-                for index in range(group.start, group.end):
-                    row = rows[index]
-                    row[0], row[1] = sample_id, group.run_id
-                    sample_id += 1
-            self.ctx.ids.sample = sample_id
-        indexes = (range(len(rows)) if whole
-                   else [i for g in groups for i in range(g.start, g.end)])
-        self.db.executemany(self.insert_sql, rows if whole else [rows[i] for i in indexes])
-        return indexes
-
-    def copy_staged(self, chunk: CsvChunk, groups: list[_Group]) -> None:
-        """Copy a whole staged chunk in one statement, each row with its run's id."""
-        staging.attach(self.db, chunk)
-        self.db.execute(STAGE_RUNS_TABLE)
-        self.db.execute("DELETE FROM temp.stage_run")
-        self.db.executemany("INSERT OR IGNORE INTO temp.stage_run (key, run_id) VALUES (?, ?)",
-                            [(group.key, group.run_id) for group in groups])
-        if self.table == "census":
-            self.db.execute(self.copy_sql)
-        else:
-            self.db.execute(self.copy_sql, (self.ctx.ids.sample,))
-            self.ctx.ids.sample += len(chunk)
 
     def convert_in_place(self, chunk: CsvChunk, index: int, key: int) -> None:
         """A row SQLite stored with text in a number column: convert it here, exactly."""
