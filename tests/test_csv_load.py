@@ -201,6 +201,22 @@ def test_integers_are_exact_or_an_error(tmp_path):
                        ).fetchone() == (3, "integer")
 
 
+def test_integers_beyond_64_bits_keep_every_digit_or_fail(tmp_path):
+    huge = "123456789012345678901234567890"
+    simulation = write_csv(tmp_path / "s.csv", exportcsv.SIMULATION,
+                           [simulation_row(seed=huge)])
+    summary, con = load(tmp_path / "w.sqlite", simulation)
+    assert summary.ok
+    assert con.execute("SELECT value FROM parameter WHERE name = 'random_seed'"
+                       ).fetchone() == (huge,)
+    population = write_csv(tmp_path / "p.csv", exportcsv.POPULATION_25,
+                           [population_row(RUN_B, kandler_locus_max=huge)])
+    summary, con = load(tmp_path / "w2.sqlite", population)
+    assert str(summary.failed[0].error) == (
+        f"{population}:2: column kandler_locus_max: integer beyond 64 bits, found '{huge}'")
+    assert con.execute("SELECT count(*) FROM census").fetchone() == (0,)
+
+
 def test_a_ragged_row_fails_the_file(tmp_path):
     rows = [population_row(f"urn:uuid:{i}") for i in range(4)]
     rows[2] = rows[2][:-1]

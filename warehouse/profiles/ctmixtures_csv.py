@@ -107,6 +107,15 @@ def to_int(text: str) -> Any:
     return value if INT64[0] <= value < INT64[1] else str(value)  # beyond INTEGER: every digit
 
 
+def to_count(text: str) -> Any:
+    """An integer of a census or sample column: exactly, within 64 bits. Beyond them
+    the column's INTEGER affinity would round the digits to a float: an error."""
+    value = to_int(text)
+    if isinstance(value, str) and value != NAN_TEXT:
+        raise ValueError(f"integer beyond 64 bits, found {text!r}")
+    return value
+
+
 def to_text(text: str) -> str | None:
     return text if text != "" else None
 
@@ -129,7 +138,7 @@ def converter(table: str, column: str) -> Callable[[str], Any]:
         if column in INTEGER_PARAMETERS:
             return to_int
         return to_real if column in REAL_PARAMETERS else to_text
-    return to_int if column in INTEGER_COLUMNS[table] else to_real
+    return to_count if column in INTEGER_COLUMNS[table] else to_real
 
 
 def table_column(kind: str, name: str) -> str | None:
