@@ -39,7 +39,7 @@ from .demo import write_demo
 from .export import EXPORTS, export
 from .formats.exportcsv import open_export, paused_gc
 from .profiles.ctmixtures_csv import (KIND_TABLE, SIMULATION_PARAMETERS, converter, table_column,
-                                      to_int, to_real)
+                                      to_count, to_int, to_real)
 from .store import Warehouse
 
 TARGET_RATIO = 0.8
@@ -167,7 +167,8 @@ def _affinity(kind: str, name: str) -> str:
     table = KIND_TABLE[kind]
     if table == "parameter":
         column = SIMULATION_PARAMETERS.get(name, name)
-    return {to_int: "INTEGER", to_real: "REAL"}.get(converter(table, column), "TEXT")
+    return {to_int: "INTEGER", to_count: "INTEGER", to_real: "REAL"}.get(converter(table, column),
+                                                                      "TEXT")
 
 
 def _data_rows(path: Path) -> int:
