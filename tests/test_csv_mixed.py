@@ -14,6 +14,7 @@ from warehouse.build import build
 from warehouse.demo import generate
 from warehouse.dialects import write_json_lines
 from warehouse.export import export
+from warehouse.verify import problems
 
 RUNS = 6
 
@@ -171,3 +172,49 @@ def test_csv_values_fill_what_is_missing(sources, tmp_path):
     for view in VIEWS:
         assert con.execute(f"SELECT count(*) FROM {view}").fetchone() == sqlite3.connect(
             sources["reference"]).execute(f"SELECT count(*) FROM {view}").fetchone()
+
+
+def test_replacing_a_csv_file_whose_runs_documents_took_over(sources, tmp_path):
+    """CSV first, then documents adopt three of its runs, then the CSV file changes
+    and is loaded again with --replace: the documents stay the record of their
+    runs, the CSV-only runs take the new values, nothing of the old file is left."""
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for path in sources["csv"].iterdir():
+        (csv_dir / path.name).write_bytes(path.read_bytes())
+    db = tmp_path / "w.sqlite"
+    assert build(db, [csv_dir]).ok
+    adopted_node = sources["json"] / "node1"
+    assert build(db, [adopted_node]).ok
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM run WHERE document_id IS NOT NULL"
+                       ).fetchone() == (3,)
+    population = next(csv_dir.glob("*population-data.csv"))
+    old_id = con.execute("SELECT source_id FROM source WHERE path = ?",
+                         (str(population),)).fetchone()[0]
+    adopted, csv_only = (con.execute(
+        "SELECT simulation_run_id FROM run WHERE document_id IS " + what +
+        " ORDER BY run_id LIMIT 1").fetchone()[0] for what in ("NOT NULL", "NULL"))
+    edit_csv(population, tmp_path / "edited.csv", adopted, "configuration_slatkin", "0.123")
+    edit_csv(tmp_path / "edited.csv", population, csv_only, "configuration_slatkin", "0.456")
+
+    assert not build(db, [csv_dir]).ok  # changed, and not asked to replace
+    summary = build(db, [csv_dir], replace=True)
+    assert summary.ok, [str(f.error) for f in summary.failed]
+    (replaced,) = [f for f in summary.files if f.status == "loaded"]
+    assert replaced.path == str(population) and replaced.disagreements == 1
+    assert con.execute("SELECT count(*), count(DISTINCT simulation_run_id) FROM run"
+                       ).fetchone() == (RUNS, RUNS)
+    slatkin = dict(con.execute("SELECT simulation_run_id, configuration_slatkin "
+                               "FROM population_data"))
+    reference = dict(sqlite3.connect(sources["reference"]).execute(
+        "SELECT simulation_run_id, configuration_slatkin FROM population_data"))
+    assert slatkin[adopted] == reference[adopted]  # the document's value
+    assert slatkin[csv_only] == 0.456  # the new file's
+    assert con.execute("SELECT d.column_name, d.file_value FROM disagreement AS d "
+                       "JOIN run USING (run_id) WHERE simulation_run_id = ?",
+                       (adopted,)).fetchall() == [("configuration_slatkin", 0.123)]
+    for table in ("run", "csv_origin", "csv_correction", "disagreement", "source"):
+        assert con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ?",
+                           (old_id,)).fetchone() == (0,), table
+    assert list(problems(db)) == []
