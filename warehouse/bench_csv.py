@@ -167,8 +167,8 @@ def _affinity(kind: str, name: str) -> str:
     table = KIND_TABLE[kind]
     if table == "parameter":
         column = SIMULATION_PARAMETERS.get(name, name)
-    return {to_int: "INTEGER", to_count: "INTEGER", to_real: "REAL"}.get(converter(table, column),
-                                                                      "TEXT")
+    types = {to_int: "INTEGER", to_count: "INTEGER", to_real: "REAL"}
+    return types.get(converter(table, column), "TEXT")
 
 
 def _data_rows(path: Path) -> int:

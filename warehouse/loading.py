@@ -19,8 +19,8 @@ from typing import Any, Callable
 from .errors import WarehouseError
 from .formats import Record
 from .formats.detect import detect
-from .formats.exportcsv import paused_gc
 from .formats.dumpdir import DumpNamespace
+from .formats.exportcsv import paused_gc
 from .profiles.ctmixtures import (Ids, Rows, document_kind, map_other, map_run, map_timing,
                                   new_rows, relaxed_json)
 from .profiles.ctmixtures_csv import CSV_HANDLERS, adopt_document, csv_only_run
@@ -228,7 +228,7 @@ def _read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened, in_work
     # formats whose handlers write themselves cannot take a record back.
     salvage_records = job.salvage and not writes_directly(detected.format)
     records = iter(detected.records)
-    # CSV chunks hold no reference cycles: collections would cost a tenth of their load
+    # CSV chunks hold no reference cycles: collecting between chunks costs a few per cent
     with paused_gc() if writes_directly(detected.format) else nullcontext():
         while True:
             try:
