@@ -30,7 +30,8 @@ warehouse: $(BIN)/warehouse ## Build $(DB) from data/raw/ (from demo data when d
 	fi
 	@echo "Warehouse: $(DB)   try: sqlite3 $(DB) 'select model_class_label, count(*) from population_data group by 1'"
 
-test: $(BIN)/warehouse ## Run the test suite
+test: $(BIN)/warehouse ## Check the types, then run the test suite
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 browse: $(BIN)/warehouse ## Explore $(DB) in Datasette on http://127.0.0.1:8001 (builds it first when missing)

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .build import build
 from .demo import write_demo
@@ -167,7 +167,8 @@ def _affinity(kind: str, name: str) -> str:
     table = KIND_TABLE[kind]
     if table == "parameter":
         column = SIMULATION_PARAMETERS.get(name, name)
-    types = {to_int: "INTEGER", to_count: "INTEGER", to_real: "REAL"}
+    types: dict[Callable[[str], Any], str] = {to_int: "INTEGER", to_count: "INTEGER",
+                                             to_real: "REAL"}
     return types.get(converter(table, column), "TEXT")
 
 

@@ -412,8 +412,8 @@ def make_record(rng: random.Random, index: int, model_class: str | None = None,
             kl = []
             for i, col in enumerate(zip(*drawn)):
                 tc = Counter(col)
-                f = sorted((x / ssize for x in tc.values()), reverse=True)
-                per_locus[i][skey] = (f, len(f), _entropy(f), _iqv(f))
+                freqs = sorted((x / ssize for x in tc.values()), reverse=True)
+                per_locus[i][skey] = (freqs, len(freqs), _entropy(freqs), _iqv(freqs))
                 kl.append(len(start[i].intersection(tc)))
             kand_d[skey] = kl
         ta_ufreq[dkey] = {lk: {s: per_locus[int(lk)][s][0] for s in _SSIZE_KEYS}
@@ -643,7 +643,7 @@ def write_demo(out_dir: str | Path, n_runs: int = 2000, nodes: int = 8, seed: in
             for job, files in zip(jobs, pool.map(_write_node, jobs)):
                 written += files
                 if progress is not None:
-                    progress(job.count)
+                    progress(job.runs)
     return written
 
 
@@ -651,7 +651,7 @@ class _NodeJob(NamedTuple):
     folder: Path  # out/nodeK
     seed: int
     start: int
-    count: int
+    runs: int
     config_keys: int | None
     era: str
     compression: str
@@ -688,7 +688,7 @@ def _write_export_node(job: _NodeJob, pairs: Iterator[tuple[dict, dict | None]])
     path = job.folder / (_FILE_STEM + dialects.SUFFIXES[job.compression])
     timings: list[dict[str, Any]] = []
     docs = _runs_keeping_timings(pairs, timings)
-    half = job.count // 2 if job.split and job.count >= 2 else None
+    half = job.runs // 2 if job.split and job.runs >= 2 else None
     with dialects.open_writer(path, job.compression) as fh:
         if job.as_array:  # written a document at a time: split between two of them
             dialects.write_json_array(fh, _split_at(docs, half, fh), job.era)
@@ -747,7 +747,7 @@ def _node_pairs(job: _NodeJob, progress: Callable[[int], Any] | None
 
 
 def _node_docs(job: _NodeJob, progress: Callable[[int], Any] | None) -> Iterator[dict[str, Any]]:
-    records = generate(job.count, job.seed, job.config_keys, start=job.start)
+    records = generate(job.runs, job.seed, job.config_keys, start=job.start)
     for doc, oid in zip(records, _object_ids(job.seed)):
         doc["_id"] = oid
         yield doc

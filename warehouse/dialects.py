@@ -45,7 +45,7 @@ import os
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, Callable
+from typing import Any, Callable, Protocol
 
 import zstandard
 from bson import ObjectId
@@ -58,7 +58,15 @@ SUFFIXES = {"none": "", "gzip": ".gz", "bzip2": ".bz2", "xz": ".xz", "zstd": ".z
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class ByteSink(Protocol):
+    """What the writers here write to: a binary file, or a ``CompressedWriter``."""
+
+    def write(self, data: bytes, /) -> Any: ...
+
 
 # ---------------------------------------------------------------------------
 # numbers
@@ -460,7 +468,7 @@ def indent(text: str, prefix: str = "", step: str = "\t") -> str:
 # whole exports
 
 
-def write_json_lines(fh: BinaryIO, docs: Iterable[Any], era: str) -> int:
+def write_json_lines(fh: ByteSink, docs: Iterable[Any], era: str) -> int:
     """mongoexport default output: one document per line, ``\\n`` terminated.
 
     Returns the number of documents written.
@@ -483,7 +491,7 @@ def write_json_lines(fh: BinaryIO, docs: Iterable[Any], era: str) -> int:
     return n
 
 
-def write_json_array(fh: BinaryIO, docs: Iterable[Any], era: str, pretty: bool = False) -> int:
+def write_json_array(fh: ByteSink, docs: Iterable[Any], era: str, pretty: bool = False) -> int:
     """mongoexport ``--jsonArray``, streamed one document at a time.
 
     Compact: ``[doc,doc,…]`` and a final newline, everything else on one line

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import quote
 
 import bson
@@ -49,7 +49,7 @@ def encode(doc: dict[str, Any]) -> bytes:
     return bson.encode(doc)
 
 
-def write_bson(fh: BinaryIO, docs: Iterable[dict[str, Any]]) -> int:
+def write_bson(fh: dialects.ByteSink, docs: Iterable[dict[str, Any]]) -> int:
     """Concatenated BSON documents, as in a ``.bson`` file; returns how many."""
     n = 0
     batch: list[bytes] = []
@@ -107,7 +107,7 @@ class ArchiveWriter:
     of unlisted namespaces are allowed (as the oplog's).
     """
 
-    def __init__(self, fh: BinaryIO, namespaces: list[tuple[str, str]], *,
+    def __init__(self, fh: dialects.ByteSink, namespaces: list[tuple[str, str]], *,
                  server_version: str = SERVER_VERSION, tool_version: str = TOOL_VERSION) -> None:
         self.fh = fh
         self.crcs: dict[tuple[str, str], int] = {ns: crc64.INITIAL for ns in namespaces}

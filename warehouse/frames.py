@@ -148,7 +148,7 @@ def _table_rows(con: sqlite3.Connection, table: str, where: str, params: Sequenc
 def _run_tables(con: sqlite3.Connection, run_id: int, simulation_run_id: str) -> dict[str, pd.DataFrame]:
     present = _relations(con)
     by_sample = "sample_id IN (SELECT sample_id FROM sample WHERE run_id = ?)"
-    wanted = [(t, "run_id = ?", run_id) for t in RUN_TABLES]
+    wanted: list[tuple[str, str, Any]] = [(t, "run_id = ?", run_id) for t in RUN_TABLES]
     wanted += [("sample", "run_id = ?", run_id)]
     wanted += [(t, by_sample, run_id) for t in SAMPLE_TABLES]
     wanted += [("simulation_timing", "simulation_run_id = ?", simulation_run_id)]

@@ -231,7 +231,7 @@ def class_colors(con: sqlite3.Connection) -> dict[str, Any]:
 
     labels = [label for (label,) in con.execute(
         "SELECT DISTINCT coalesce(model_class_label, '(none)') FROM run ORDER BY 1")]
-    palette = colormaps["tab10"].colors
+    palette = colormaps["tab10"].colors  # type: ignore[attr-defined]  # a ListedColormap
     return {label: palette[i % len(palette)] for i, label in enumerate(labels)}
 
 

@@ -13,7 +13,7 @@ import os
 import queue
 import traceback
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from .errors import WarehouseError
 from .loading import FileJob, Finished, NeedsWriter, read_file
@@ -71,7 +71,7 @@ class MappingWorker:
         # fork where there is one: no re-import of the caller's main module, so a
         # script calling build() needs no `if __name__ == "__main__"` guard
         methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.tasks: multiprocessing.Queue = context.Queue()
         self.events: multiprocessing.Queue = context.Queue(QUEUE_BATCHES)
         self.process = context.Process(target=_serve, args=(db_path, self.tasks, self.events),

@@ -12,9 +12,13 @@ from typing import Any, NamedTuple
 
 
 class Record(NamedTuple):
-    """One document read from a source, with where it was found."""
+    """One document read from a source, with where it was found.
 
-    document: dict[str, Any]
+    ``document`` is a dict, except for the export CSV files: there it is a
+    ``exportcsv.CsvChunk`` of rows (their handlers say ``csv:<kind>``).
+    """
+
+    document: Any
     line: int | None = None
     offset: int | None = None
     # Namespace, where the format knows it (mongodump); None for exports.

@@ -121,7 +121,7 @@ class ArchiveReader:
         return decode_document(self._read_raw(head, where), self.path, 4)
 
     def _read_collections(self) -> list[dict[str, Any]]:
-        collections = []
+        collections: list[dict[str, Any]] = []
         where = "in the collection metadata"
         while True:
             start = self.offset

@@ -127,7 +127,7 @@ class CsvChunk:
     """Consecutive data rows of one export file."""
 
     file: ExportFile
-    rows: list[list[str]]
+    rows: list[list[Any]]  # field strings; the loader puts keys and values in their place
     first_line: int
     lines: list[int] | None = None  # line of each row, when not first_line + index
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from bson import ObjectId, json_util
 from bson.binary import Binary
@@ -51,7 +51,7 @@ def _binary(wrapper: dict[str, Any]) -> Binary:
 
 
 # The wrappers met on the hot path, decoded without json_util's overhead.
-_FAST = {
+_FAST: dict[str, Callable[[Any], Any]] = {
     "$numberInt": int,
     "$numberLong": int,
     "$numberDouble": _double,

@@ -100,6 +100,13 @@ def read_json_lines(stream: BinaryIO, path: str, max_document: int = DEFAULT_MAX
 # Possessive quantifiers: an unfinished string must not cause backtracking.
 _UP_TO_BRACKET = re.compile(rb'(?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+")*+')
 _SEPARATOR = re.compile(rb"[\s,]*")
+
+
+def _matched_end(pattern: re.Pattern[bytes], buffer: bytes, pos: int) -> int:
+    """Where a pattern that also matches nothing stops matching at ``pos``."""
+    match = pattern.match(buffer, pos)
+    assert match is not None  # both patterns above match the empty string
+    return match.end()
 CHUNK = 1 << 20
 
 
@@ -139,7 +146,7 @@ class _ArrayScanner:
 
     def _skip_separators(self, pos: int) -> int:
         while True:
-            end = _SEPARATOR.match(self.buffer, pos).end()
+            end = _matched_end(_SEPARATOR, self.buffer, pos)
             if end < len(self.buffer):
                 return end
             shift = self._more()
@@ -172,7 +179,7 @@ class _ArrayScanner:
     def _object_bounds(self, start: int) -> tuple[int, int]:
         depth, pos = 0, start
         while True:
-            pos = _UP_TO_BRACKET.match(self.buffer, pos).end()
+            pos = _matched_end(_UP_TO_BRACKET, self.buffer, pos)
             if pos >= len(self.buffer) or self.buffer[pos] == 0x22:  # need more bytes
                 if pos - start > self.max_document:
                     raise self._fail(f"document longer than {self.max_document} bytes", start)

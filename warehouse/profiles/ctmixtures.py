@@ -177,7 +177,7 @@ class Rows(dict):
     """Pending rows per table: lists of tuples, or Columns for the bulk tables."""
 
     def __missing__(self, table: str) -> Any:
-        rows = Columns(len(TABLES[table])) if table in COLUMNAR else []
+        rows: Any = Columns(len(TABLES[table])) if table in COLUMNAR else []
         self[table] = rows
         return rows
 
@@ -283,8 +283,8 @@ class _Mapper:
             per_locus.append(doc.get(name) or [])
         per_locus.append(tf)
         self.field = "census per-locus lists"
-        for locus, values in enumerate(zip_longest(*per_locus)):
-            rows["census_locus"].append((run_id, locus) + _reals(values))
+        for locus, fields in enumerate(zip_longest(*per_locus)):
+            rows["census_locus"].append((run_id, locus) + _reals(fields))
         stats: list[Any] = []
         for name, values in zip(("slatkin_exact", "shannon_entropy", "iqv_diversity",
                                  "pop_richness", "kandler_remaining_count",
@@ -416,9 +416,9 @@ class _Mapper:
         """A sample row (its head plus aggregates) and its per-locus rows."""
         self.field = "sample per-locus values"
         locus_rows = self.rows["sample_locus"]
-        for position, values in enumerate(zip_longest(*per_locus)):
+        for position, fields in enumerate(zip_longest(*per_locus)):
             locus = position if loci is None else loci[position]
-            locus_rows.append((sample_id, locus) + _reals(values))
+            locus_rows.append((sample_id, locus) + _reals(fields))
         stats: list[Any] = []
         for values in per_locus:
             stats.extend(_aggregate(values))

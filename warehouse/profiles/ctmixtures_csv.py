@@ -518,7 +518,8 @@ class _StatsLoader(_Loader):
     # -- rows --------------------------------------------------------------------------
     def load_rows(self, chunk: CsvChunk, groups: list[_Group]) -> None:
         unique = self.unique_grains(chunk, groups)
-        direct, merged = [], []
+        direct: list[_Group] = []
+        merged: list[_Group] = []
         for group in groups:
             (direct if self.takes_directly(chunk, group, unique) else merged).append(group)
             self.has_rows.add(group.run_id)
@@ -604,6 +605,7 @@ class _StatsLoader(_Loader):
     def merge_row(self, chunk: CsvChunk, index: int, run_id: int) -> None:
         """A row of a run that has rows of this table: compare, fill, or add."""
         values = self.row_values(chunk, index)
+        key: tuple[Any, ...]
         if self.table == "census":
             where, key = "run_id = ?", (run_id,)
             position: tuple = (None, None, None)
