@@ -474,20 +474,23 @@ def write_json_lines(fh: ByteSink, docs: Iterable[Any], era: str) -> int:
     Returns the number of documents written.
     """
     enc = _encoder(era)
-    n = 0
-    batch: list[str] = []
-    size = 0
-    for doc in docs:
-        text = enc(doc)
-        batch.append(text)
+    return write_batched(fh, ((enc(doc) + "\n").encode("utf-8") for doc in docs))
+
+
+def write_batched(fh: ByteSink, pieces: Iterable[bytes]) -> int:
+    """Write the pieces about a megabyte at a time; returns how many there were."""
+    n = size = 0
+    batch: list[bytes] = []
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
         n += 1
-        size += len(text)
-        if size >= 1 << 20:  # write about a megabyte at a time
-            fh.write(("\n".join(batch) + "\n").encode("utf-8"))
+        if size >= 1 << 20:
+            fh.write(b"".join(batch))
             batch.clear()
             size = 0
     if batch:
-        fh.write(("\n".join(batch) + "\n").encode("utf-8"))
+        fh.write(b"".join(batch))
     return n
 
 

@@ -51,20 +51,7 @@ def encode(doc: dict[str, Any]) -> bytes:
 
 def write_bson(fh: dialects.ByteSink, docs: Iterable[dict[str, Any]]) -> int:
     """Concatenated BSON documents, as in a ``.bson`` file; returns how many."""
-    n = 0
-    batch: list[bytes] = []
-    size = 0
-    for doc in docs:
-        raw = encode(doc)
-        batch.append(raw)
-        size += len(raw)
-        n += 1
-        if size >= 1 << 20:  # write about a megabyte at a time
-            fh.write(b"".join(batch))
-            batch.clear()
-            size = 0
-    fh.write(b"".join(batch))
-    return n
+    return dialects.write_batched(fh, map(encode, docs))
 
 
 def metadata_json(database: str, collection: str) -> str:
