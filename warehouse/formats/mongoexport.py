@@ -100,6 +100,7 @@ def read_json_lines(stream: BinaryIO, path: str, max_document: int = DEFAULT_MAX
 # Possessive quantifiers: an unfinished string must not cause backtracking.
 _UP_TO_BRACKET = re.compile(rb'(?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+")*+')
 _SEPARATOR = re.compile(rb"[\s,]*")
+CHUNK = 1 << 20
 
 
 def _matched_end(pattern: re.Pattern[bytes], buffer: bytes, pos: int) -> int:
@@ -107,7 +108,6 @@ def _matched_end(pattern: re.Pattern[bytes], buffer: bytes, pos: int) -> int:
     match = pattern.match(buffer, pos)
     assert match is not None  # both patterns above match the empty string
     return match.end()
-CHUNK = 1 << 20
 
 
 class _ArrayScanner:
