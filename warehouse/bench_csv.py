@@ -40,7 +40,7 @@ from .export import EXPORTS, export
 from .formats.exportcsv import open_export, paused_gc
 from .profiles.ctmixtures_csv import (KIND_TABLE, SIMULATION_PARAMETERS, converter, table_column,
                                       to_count, to_int, to_real)
-from .store import Warehouse
+from .store import BUILD_PRAGMAS, Warehouse
 
 TARGET_RATIO = 0.8
 
@@ -141,8 +141,8 @@ def _floor(db: Path, path: Path) -> float:
     _remove_database(db)
     con = sqlite3.connect(db, isolation_level=None)
     try:
-        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -65536"):
-            con.execute(f"PRAGMA {pragma}")  # as the warehouse has them
+        for pragma in BUILD_PRAGMAS:  # as a build writes
+            con.execute(f"PRAGMA {pragma}")
         started = time.perf_counter()
         with open(path, "rb") as stream, paused_gc():
             export, records = open_export(stream, str(path))

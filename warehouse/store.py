@@ -25,6 +25,9 @@ INSERTS = {
     for table, columns in TABLES.items()
 }
 
+# How a build's connection writes: WAL so that readers can query during a build.
+BUILD_PRAGMAS = ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -65536")  # 64 MiB
+
 SOURCE_COLUMNS = ("source_id", "path", "size", "sha256", "format", "compression", "node",
                   "database_name", "collection", "loaded_at", "tool_version")
 SOURCE_COUNTS = ("documents", "runs", "duplicates", "conflicts", "skipped", "rows_written",
@@ -84,9 +87,8 @@ class Warehouse:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are opened and closed explicitly.
         self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode = WAL")  # readers can query during a build
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA cache_size = -65536")  # 64 MiB
+        for pragma in BUILD_PRAGMAS:
+            self.db.execute(f"PRAGMA {pragma}")
         self.migrate()
 
     def close(self) -> None:
