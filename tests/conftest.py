@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.demo import write_demo
 
 

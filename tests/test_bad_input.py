@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.cli import main
 from warehouse.demo import generate
-from warehouse.dialects import SUFFIXES, open_writer, write_json_lines
+from warehouse.demo.compressed import SUFFIXES, open_writer
+from warehouse.demo.dialects import write_json_lines
 
 DOCS = list(generate(6, seed=41))
 
@@ -92,7 +93,7 @@ def test_a_line_without_end_fails_with_bounded_memory(tmp_path: Path) -> None:
 
 
 def test_a_decompression_bomb_fails_cleanly(tmp_path: Path, monkeypatch) -> None:
-    import warehouse.sources as sources
+    import warehouse.sources.compression as sources
 
     monkeypatch.setattr(sources, "MAX_RATIO", 20)  # a small bomb for a quick test
     path = tmp_path / "raw" / "bomb.json.gz"
@@ -148,9 +149,9 @@ def test_salvage_keeps_what_came_before_a_truncation(tmp_path: Path) -> None:
 
 
 def test_salvage_never_keeps_an_archive_whose_checksum_fails(tmp_path: Path) -> None:
-    from warehouse.dumpwriter import write_archive  # noqa: F401  (the writer the demo uses)
+    from warehouse.demo.dumpwriter import write_archive  # noqa: F401  (the writer the demo uses)
 
-    pytest.importorskip("warehouse.dumpwriter")
+    pytest.importorskip("warehouse.demo.dumpwriter")
     from warehouse.demo import write_demo
 
     write_demo(tmp_path / "raw", n_runs=8, nodes=1, seed=3, form="archive", compression="none")

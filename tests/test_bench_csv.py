@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from warehouse.bench_csv import _affinity, _figures, bench_csv, report
+from warehouse.bench.csv_files import _affinity, _figures, bench_csv, report
 
 
 def test_the_floor_types_fields_as_the_warehouse_does():

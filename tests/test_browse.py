@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from warehouse.browse import database_name, metadata_for
-from warehouse.build import build
+from warehouse.access.browse import database_name, metadata_for
+from warehouse.pipeline.build import build
 from warehouse.cli import main
 from warehouse.demo import write_demo
 

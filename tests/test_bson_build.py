@@ -19,8 +19,8 @@ from bson.datetime_ms import DatetimeMS
 from bson.json_util import JSONOptions
 from click.testing import CliRunner
 
-from warehouse import dialects, dumpwriter
-from warehouse.build import build
+from warehouse.demo import compressed, dialects, dumpwriter
+from warehouse.pipeline.build import build
 from warehouse.cli import main
 from warehouse.demo import DATABASE, generate, make_timing, timing_rng
 from warehouse.formats.bsonfile import CODEC_OPTIONS
@@ -153,7 +153,7 @@ def write_archive(path: Path, compression: str = "none", *, runs=None, timings=N
         runs, timings = runs_and_timings(4)
     listed = [(DB, "mixture_model_stats"), (DB, "simulation_timing"), (DB, "notes")]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with dialects.open_writer(path, compression) as fh:
+    with compressed.open_writer(path, compression) as fh:
         writer = dumpwriter.ArchiveWriter(fh, listed)
         writer.segment(DB, "mixture_model_stats", runs[:2])
         writer.segment(DB, "simulation_timing", timings[:2])

@@ -16,7 +16,7 @@ from bson import json_util
 from bson.codec_options import DatetimeConversion
 from bson.json_util import JSONOptions
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.errors import WarehouseError
 from warehouse.formats.bsonfile import CODEC_OPTIONS
 from warehouse.formats.dumpdir import parse_metadata_json

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from warehouse.cli import main
 from warehouse.demo import generate
-from warehouse.dialects import write_json_lines
+from warehouse.demo.dialects import write_json_lines
 from warehouse.profiles.ctmixtures import TABLES
 from warehouse.store import Warehouse, schema_version
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.demo import write_demo
 
 TABLES_TO_COMPARE = ("run", "parameter", "census", "census_locus", "sample", "sample_locus",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from test_csv_load import RUN_A, RUN_B, load, write_csv
 
-from warehouse.formats import exportcsv
-from warehouse.profiles.ctmixtures_csv import POPULATION_2014_RULE, SAMPLED_2014_RULE
+from warehouse.profiles.ctmixtures.csv import headers as exportcsv
+from warehouse.profiles.ctmixtures.csv.stats import POPULATION_2014_RULE, SAMPLED_2014_RULE
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "csv-eras.md"
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.build import build
-from warehouse.formats import exportcsv
+from warehouse.pipeline.build import build
+from warehouse.formats import csvfile
+from warehouse.profiles.ctmixtures.csv import headers as exportcsv
 
 RUN_A = "urn:uuid:00000000-0000-4000-8000-00000000000a"
 RUN_B = "urn:uuid:00000000-0000-4000-8000-00000000000b"
@@ -260,7 +261,7 @@ def test_runs_cut_by_chunks_or_split_in_a_file_load_whole(tmp_path, monkeypatch)
     summary, con = load(tmp_path / "whole.sqlite", path)
     expected = con.execute("SELECT * FROM tasampled_data").fetchall()
     assert len(expected) == 41 and summary.total("disagreements") == 0
-    monkeypatch.setattr(exportcsv, "CHUNK_BYTES", 700)  # a run's rows over several chunks
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", 700)  # a run's rows over several chunks
     summary, con = load(tmp_path / "cut.sqlite", path)
     assert con.execute("SELECT * FROM tasampled_data").fetchall() == expected
     assert summary.total("disagreements") == 0 and summary.total("documents") == 42
@@ -283,7 +284,7 @@ def test_the_second_network_class_is_a_second_opinion(tmp_path):
 
 
 def test_same_compares_within_the_tolerance_only():
-    from warehouse.profiles.ctmixtures_csv import same
+    from warehouse.profiles.ctmixtures.csv.values import same
 
     assert same(1.0, 1.0 + 5e-13) and not same(1.0, 1.0 + 5e-12)
     assert same(0.0, 0.0) and not same(0.0, 1e-300)

@@ -10,11 +10,11 @@ import pytest
 
 from test_csv_roundtrip import VIEWS, assert_same_views
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.demo import generate
-from warehouse.dialects import write_json_lines
-from warehouse.export import export
-from warehouse.verify import problems
+from warehouse.demo.dialects import write_json_lines
+from warehouse.access.export import export
+from warehouse.access.verify import problems
 
 RUNS = 6
 

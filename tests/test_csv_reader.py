@@ -13,8 +13,9 @@ import pytest
 import zstandard
 
 from warehouse.errors import WarehouseError
-from warehouse.formats import exportcsv
-from warehouse.formats.detect import detect
+from warehouse.formats import csvfile
+from warehouse.profiles.ctmixtures.csv import headers as exportcsv
+from warehouse.pipeline.loading import detect
 from warehouse.sources import open_source
 
 
@@ -179,8 +180,8 @@ def test_chunks_cut_anywhere_keep_rows_and_lines(tmp_path, monkeypatch):
     path = tmp_path / "x.csv"
     path.write_text(csv_text(header, rows))
     whole = read(path)[1]
-    monkeypatch.setattr(exportcsv, "CHUNK_BYTES", 333)
-    monkeypatch.setattr(exportcsv, "SLOW_CHUNK_ROWS", 7)
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", 333)
+    monkeypatch.setattr(csvfile, "SLOW_CHUNK_ROWS", 7)
     assert read(path)[1] == whole
     assert [line for line, _ in whole] == list(range(2, 202))
     path.write_text(csv_text(header, rows[:100] + tricky_rows(len(header)) + rows[100:]))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 EXPORTS = REALDATA / "ctmixtures-exports"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.cli import main
 from warehouse.demo import write_demo
 

@@ -20,7 +20,8 @@ import pytest
 import zstandard
 from bson import ObjectId
 
-from warehouse import demo, dialects
+from warehouse import demo
+from warehouse.demo import compressed, dialects
 
 EXAMPLE = Path("/work/shared/ctmixtures/example-record.json")
 

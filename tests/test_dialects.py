@@ -18,7 +18,7 @@ from bson.int64 import Int64
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warehouse import dialects
+from warehouse.demo import compressed, dialects
 
 NAN, INF = float("nan"), float("inf")
 
@@ -307,10 +307,10 @@ READERS = {
 MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00", "zstd": b"\x28\xb5\x2f\xfd"}
 
 
-@pytest.mark.parametrize("compression", dialects.COMPRESSIONS)
+@pytest.mark.parametrize("compression", compressed.COMPRESSIONS)
 def test_open_writer_round_trip(tmp_path, compression):
-    path = tmp_path / ("out" + dialects.SUFFIXES[compression])
-    with dialects.open_writer(path, compression) as fh:
+    path = tmp_path / ("out" + compressed.SUFFIXES[compression])
+    with compressed.open_writer(path, compression) as fh:
         for i in range(0, len(PAYLOAD), 1000):
             fh.write(PAYLOAD[i:i + 1000])
     raw = path.read_bytes()
@@ -318,10 +318,10 @@ def test_open_writer_round_trip(tmp_path, compression):
     assert READERS[compression](raw) == PAYLOAD
 
 
-@pytest.mark.parametrize("compression", dialects.COMPRESSIONS)
+@pytest.mark.parametrize("compression", compressed.COMPRESSIONS)
 def test_new_member_starts_a_member(tmp_path, compression):
     path = tmp_path / "out"
-    with dialects.open_writer(path, compression) as fh:
+    with compressed.open_writer(path, compression) as fh:
         fh.write(b"first\n")
         fh.new_member()
         fh.write(b"second\n")
@@ -333,7 +333,7 @@ def test_new_member_starts_a_member(tmp_path, compression):
 
 def test_write_compressed_multi_member_gzip(tmp_path):
     path = tmp_path / "m.gz"
-    dialects.write_compressed(path, "gzip", [b"one\n", b"two\n", b"three\n"])
+    compressed.write_compressed(path, "gzip", [b"one\n", b"two\n", b"three\n"])
     raw = path.read_bytes()
     assert gzip.decompress(raw) == b"one\ntwo\nthree\n"
     with gzip.open(path, "rb") as fh:
@@ -346,7 +346,7 @@ def test_write_compressed_multi_member_gzip(tmp_path):
 
 def test_write_compressed_multi_frame_zstd(tmp_path):
     path = tmp_path / "m.zst"
-    dialects.write_compressed(path, "zstd", [b"one\n", b"two\n", b"three\n"])
+    compressed.write_compressed(path, "zstd", [b"one\n", b"two\n", b"three\n"])
     raw = path.read_bytes()
     assert raw.count(MAGIC["zstd"]) == 3
     assert zstandard.frame_content_size(raw) == 4  # one-shot frames record their size
@@ -359,12 +359,12 @@ def test_write_compressed_multi_frame_zstd(tmp_path):
 @pytest.mark.parametrize("compression", ["bzip2", "xz", "none"])
 def test_write_compressed_other_streams(tmp_path, compression):
     path = tmp_path / "m"
-    dialects.write_compressed(path, compression, [b"a\n", b"b\n"])
+    compressed.write_compressed(path, compression, [b"a\n", b"b\n"])
     assert READERS[compression](path.read_bytes()) == b"a\nb\n"
 
 
 def test_unknown_compression(tmp_path):
     with pytest.raises(ValueError):
-        dialects.open_writer(tmp_path / "x", "lz4")
+        compressed.open_writer(tmp_path / "x", "lz4")
     with pytest.raises(ValueError):
-        dialects.write_compressed(tmp_path / "x", "lz4", [b""])
+        compressed.write_compressed(tmp_path / "x", "lz4", [b""])

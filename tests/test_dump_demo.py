@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from warehouse import demo
-from warehouse.bench_bson import bench_bson
-from warehouse.build import build
+from warehouse.bench.bson_dump import bench_bson
+from warehouse.pipeline.build import build
 from warehouse.cli import main
-from warehouse.dumpwriter import metadata_json
+from warehouse.demo.dumpwriter import metadata_json
 from warehouse.formats.archive import ArchiveReader
 from warehouse.formats.mongoexport import read_json_lines
 
@@ -122,7 +122,7 @@ def test_write_demo_dump_layout(tmp_path):
 
 
 def test_write_demo_archive_interleaves_and_checks(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "ARCHIVE_SEGMENT_RUNS", 2)
+    monkeypatch.setattr(demo.experiment, "ARCHIVE_SEGMENT_RUNS", 2)
     (path,) = demo.write_demo(tmp_path, n_runs=5, nodes=1, seed=4, form="archive",
                               compression="none", timing=True)
     assert path.relative_to(tmp_path).as_posix() == f"node1/{DB}.archive"

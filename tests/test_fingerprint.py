@@ -9,9 +9,9 @@ import pytest
 from bson import ObjectId
 
 from warehouse.demo import generate
-from warehouse.dialects import ERAS, dumps
+from warehouse.demo.dialects import ERAS, dumps
 from warehouse.formats.mongoexport import parse_document
-from warehouse.profiles.fingerprint import fingerprint
+from warehouse.profiles.ctmixtures.fingerprint import fingerprint
 
 (RECORD,) = generate(1, seed=8)
 

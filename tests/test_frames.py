@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 import warehouse
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.demo import generate
-from warehouse.dialects import write_json_lines
-from warehouse.frames import read_view, run_record, typed_column
+from warehouse.demo.dialects import write_json_lines
+from warehouse.access.frames import read_view, run_record, typed_column
 
 SEEDS = [2**63 - 1, -(2**63), 2**53 + 1]  # none of them survives a float
 

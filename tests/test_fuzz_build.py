@@ -13,11 +13,11 @@ from pathlib import Path
 import bson
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from warehouse.build import build
-from warehouse.dialects import open_writer
+from warehouse.pipeline.build import build
+from warehouse.demo.compressed import open_writer
 from warehouse.errors import WarehouseError
 from warehouse.formats.archive import MAGIC
-from warehouse.formats.exportcsv import HEADERS, open_export
+from warehouse.profiles.ctmixtures.csv.headers import HEADERS, open_export
 
 CSV_HEADER = ",".join(f'"{name}"' for name in next(iter(HEADERS))).encode() + b"\n"
 PREFIXES = {

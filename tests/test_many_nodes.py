@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.cli import main
 from warehouse.demo import generate, write_demo
-from warehouse.dialects import write_json_lines
+from warehouse.demo.dialects import write_json_lines
 from warehouse.profiles.ctmixtures import TABLES
 
 
@@ -103,7 +103,7 @@ def nodes(tmp_path_factory) -> Path:
 
 
 def test_parallel_build_gives_the_same_rows(nodes: Path, tmp_path: Path, monkeypatch) -> None:
-    import warehouse.build as build_module
+    import warehouse.pipeline.build as build_module
 
     monkeypatch.setattr(build_module, "PARALLEL_MIN_BYTES", 0)
     single = build(tmp_path / "one.sqlite", [nodes], jobs=1)
@@ -115,7 +115,7 @@ def test_parallel_build_gives_the_same_rows(nodes: Path, tmp_path: Path, monkeyp
 
 
 def test_parallel_build_reports_a_damaged_file_and_loads_the_rest(tmp_path: Path, monkeypatch) -> None:
-    import warehouse.build as build_module
+    import warehouse.pipeline.build as build_module
 
     monkeypatch.setattr(build_module, "PARALLEL_MIN_BYTES", 0)
     docs = list(generate(6, seed=35))

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from bson import ObjectId
 
-from warehouse.build import build
-from warehouse.dialects import COMPRESSIONS, ERAS, SUFFIXES, open_writer, write_compressed, write_json_array, write_json_lines
+from warehouse.pipeline.build import build
+from warehouse.demo.compressed import COMPRESSIONS, SUFFIXES, open_writer, write_compressed
+from warehouse.demo.dialects import ERAS, write_json_array, write_json_lines
 from warehouse.errors import WarehouseError
 from warehouse.formats import mongoexport
 from warehouse.formats.mongoexport import parse_document, read_json_array, read_json_lines

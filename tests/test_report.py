@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from conftest import built_demo
 from warehouse.cli import main
-from warehouse.report import report
+from warehouse.access.report import report
 from warehouse.store import Warehouse
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import bson
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.demo import generate
-from warehouse.dialects import write_json_lines
+from warehouse.demo.dialects import write_json_lines
 
 NASTY = "x'); DROP TABLE run; --\"; DELETE FROM source;"
 

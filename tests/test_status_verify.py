@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from warehouse.build import build
+from warehouse.pipeline.build import build
 from warehouse.cli import main
 from warehouse.demo import write_demo
 
@@ -78,7 +78,7 @@ def test_verify_finds_missing_parameters_and_ledger_drift(copy: Path) -> None:
 
 def test_status_lists_files_that_failed_until_they_load(tmp_path: Path) -> None:
     from warehouse.demo import generate
-    from warehouse.dialects import write_json_lines
+    from warehouse.demo.dialects import write_json_lines
 
     path = tmp_path / "raw" / "node1" / "x.json"
     path.parent.mkdir(parents=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from bson import ObjectId
 
-from warehouse.build import build
-from warehouse.dialects import ERAS, write_json_lines
-from warehouse.export import export
+from warehouse.pipeline.build import build
+from warehouse.demo.dialects import ERAS, write_json_lines
+from warehouse.access.export import export
 
 RUN = "urn:uuid:00000000-0000-4000-8000-000000000001"
 SEED = 2**53 + 1  # not representable as a double

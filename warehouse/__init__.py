@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 # pandas is loaded only when these are first used: `warehouse build` never needs it.
-_LAZY = {"read_view": "frames", "run_record": "frames"}
+_LAZY = {"read_view": "access.frames", "run_record": "access.frames"}
 __all__ = ["__version__", *_LAZY]
 
 

@@ -22,7 +22,7 @@ from .bsonfile import looks_like_bson, read_bson
 from .dumpdir import (DumpNamespace, bson_file_namespace, is_bson_name, prelude_file,
                       read_text)
 from .mongoexport import DEFAULT_MAX_DOCUMENT, OnBadLine, read_json_array, read_json_lines
-from .exportcsv import looks_like_csv, open_export
+from .csvfile import CsvHeaders, looks_like_csv, open_csv
 
 HEAD = 64
 _JSON_AFTER_BRACE = frozenset(b' \t\r\n"}')
@@ -65,11 +65,13 @@ def _surely_bson(head: bytes, max_document: int) -> bool:
 
 
 def detect(stream: BinaryIO, path: Path, max_document: int = DEFAULT_MAX_DOCUMENT,
-           on_bad_line: OnBadLine | None = None) -> Detected:
+           on_bad_line: OnBadLine | None = None, csv_headers: CsvHeaders | None = None
+           ) -> Detected:
     """Recognise the format of a decompressed stream and start reading it.
 
     ``on_bad_line``: for line formats, a malformed line goes there and reading
     goes on (salvage mode); other formats stop at their first damage.
+    ``csv_headers``: the CSV files a profile knows (none without it).
     """
     name = str(path)
     head = _peek(stream, HEAD)
@@ -88,8 +90,8 @@ def detect(stream: BinaryIO, path: Path, max_document: int = DEFAULT_MAX_DOCUMEN
         return Detected("mongoexport-array", read_json_array(stream, name, max_document))
     if bson_name or looks_like_bson(head, max_document):
         return _bson(stream, path, max_document)
-    if looks_like_csv(head):  # the ctmixtures export files, told by their header
-        export, records = open_export(stream, name)
+    if csv_headers is not None and looks_like_csv(head):  # told by their header
+        export, records = open_csv(stream, name, csv_headers)
         return Detected(export.format, records)
     raise WarehouseError(f"unknown format: starts with {head[:16]!r}", name, offset=0)
 

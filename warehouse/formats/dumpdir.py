@@ -20,7 +20,7 @@ from bson.codec_options import DatetimeConversion
 from bson.json_util import JSONOptions
 
 from warehouse.errors import WarehouseError
-from warehouse.sources import DECOMPRESSION_ERRORS, open_source
+from warehouse.sources.compression import DECOMPRESSION_ERRORS, open_source
 
 MAX_METADATA = 64 * 1024 * 1024
 

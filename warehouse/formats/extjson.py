@@ -6,6 +6,9 @@ them into exact Python values: int64 as ``int`` (never through a float),
 doubles as ``float`` (NaN and infinities included), ``bson.ObjectId``,
 ``bson.datetime_ms.DatetimeMS`` for dates (any range), ``Decimal128`` and
 ``Binary``. Rare types are handed to pymongo's ``json_util``.
+
+Documents kept whole in the warehouse are written back as relaxed Extended
+JSON (:func:`relaxed_json`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from bson import ObjectId, json_util
+from bson.json_util import RELAXED_JSON_OPTIONS
 from bson.binary import Binary
 from bson.datetime_ms import DatetimeMS
 from bson.decimal128 import Decimal128
@@ -112,3 +116,8 @@ def decode_document(doc: dict[str, Any], markers: int) -> dict[str, Any]:
             if type(value) in (dict, list):
                 doc[key] = decode(value)
     return doc
+
+
+def relaxed_json(value: Any) -> str:
+    """A document (or any value) as relaxed Extended JSON text."""
+    return json_util.dumps(value, json_options=RELAXED_JSON_OPTIONS)

@@ -35,37 +35,25 @@ or ``datetime.datetime`` (naive means UTC).
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import io
-import lzma
 import math
 import operator
-import os
 import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, NamedTuple
 
-import zstandard
 from bson import ObjectId
 from bson.datetime_ms import DatetimeMS
 from bson.int64 import Int64
 
+from .compressed import ByteSink, write_batched
+
 ERAS = ("2.4", "3.x", "4.2-relaxed", "4.2-canonical")
-COMPRESSIONS = ("none", "gzip", "bzip2", "xz", "zstd")
-SUFFIXES = {"none": "", "gzip": ".gz", "bzip2": ".bz2", "xz": ".xz", "zstd": ".zst"}
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-class ByteSink(Protocol):
-    """What the writers here write to: a binary file, or a ``CompressedWriter``."""
-
-    def write(self, data: bytes, /) -> Any: ...
 
 
 # ---------------------------------------------------------------------------
@@ -283,125 +271,158 @@ _STR_ONLY = {str}
 _add = operator.add
 
 
-def _make_encoder(era: str) -> Callable[[Any], str]:
-    if era == "2.4":
-        o_open, o_close, kv, sep, a_open, a_close = "{ ", " }", " : ", ", ", "[ ", " ]"
-        f_int, f_int64, f_dbl, f_str, f_date = _int_plain, _int_plain, _double_24, _str_24, _date_24
-        f_oid: Callable[[Any], str] = lambda o: '{ "$oid" : "%s" }' % o  # noqa: E731
-    else:
-        o_open, o_close, kv, sep, a_open, a_close = "{", "}", ":", ",", "[", "]"
-        f_oid = lambda o: '{"$oid":"%s"}' % o  # noqa: E731
-        if era == "3.x":
-            f_int, f_int64, f_dbl, f_str, f_date = _int_3x, _int64_3x, _double_3x, _str_3x, _date_3x
-        elif era == "4.2-relaxed":
-            f_int, f_int64, f_dbl, f_str, f_date = (_int_plain, _int_plain, _double_relaxed,
-                                                   _str_v2, _date_relaxed)
-        elif era == "4.2-canonical":
-            f_int, f_int64, f_dbl, f_str, f_date = (_int_canonical, _int64_canonical,
-                                                   _double_canonical, _str_v2, _date_canonical)
-        else:
+class _Syntax(NamedTuple):
+    """The punctuation of an era."""
+
+    o_open: str
+    o_close: str
+    kv: str
+    sep: str
+    a_open: str
+    a_close: str
+
+
+_SPACED = _Syntax("{ ", " }", " : ", ", ", "[ ", " ]")  # the 2.4 C++ tool
+_COMPACT = _Syntax("{", "}", ":", ",", "[", "]")  # the Go tools
+
+# era -> formatters of (int32, int64, double, string, date)
+_FORMATTERS: dict[str, tuple[Callable[[Any], str], ...]] = {
+    "2.4": (_int_plain, _int_plain, _double_24, _str_24, _date_24),
+    "3.x": (_int_3x, _int64_3x, _double_3x, _str_3x, _date_3x),
+    "4.2-relaxed": (_int_plain, _int_plain, _double_relaxed, _str_v2, _date_relaxed),
+    "4.2-canonical": (_int_canonical, _int64_canonical, _double_canonical, _str_v2,
+                      _date_canonical),
+}
+
+
+class _Encoder:
+    """One era's mongoexport text of a document; ``encoder(doc)`` gives it."""
+
+    def __init__(self, era: str) -> None:
+        if era not in _FORMATTERS:
             raise ValueError(f"unknown era {era!r}; expected one of {', '.join(ERAS)}")
+        f_int, f_int64, f_dbl, f_str, f_date = _FORMATTERS[era]
+        self.syntax = _SPACED if era == "2.4" else _COMPACT
+        oid = '{ "$oid" : "%s" }' if era == "2.4" else '{"$oid":"%s"}'
+        self.scalar: dict[type, Callable[[Any], str]] = {
+            int: f_int, float: f_dbl, str: f_str, bool: _BOOL.__getitem__,
+            type(None): lambda _: "null", ObjectId: lambda o: oid % o, Int64: f_int64,
+            DatetimeMS: f_date, datetime: f_date,
+        }
+        self.f_str = f_str
+        self.plain_ints = f_int is not _int_canonical  # ints printed as plain numbers
+        self.needs_escape = _NEEDS_ESCAPE_3X if era == "3.x" else _NEEDS_ESCAPE
+        self.key_cache: dict[str, str] = {}
 
-    scalar: dict[type, Callable[[Any], str]] = {
-        int: f_int, float: f_dbl, str: f_str, bool: _BOOL.__getitem__,
-        type(None): lambda _: "null", ObjectId: f_oid, Int64: f_int64,
-        DatetimeMS: f_date, datetime: f_date,
-    }
-    get_scalar = scalar.get
-    plain_int_list = f_int is not _int_canonical
-    needs_escape = _NEEDS_ESCAPE_3X if era == "3.x" else _NEEDS_ESCAPE
-    q_kv = '"' + kv
-    key_cache: dict[str, str] = {}
+    def __call__(self, doc: Any) -> str:
+        out: list[str] = []
+        self.encode(doc, out)
+        return "".join(out)
 
-    def f_keykv(k: Any) -> str:
+    def key_kv(self, k: Any) -> str:
         """Encoded key followed by the key/value separator."""
-        e = key_cache.get(k)
+        e = self.key_cache.get(k)
         if e is None:
             if type(k) is not str:
                 raise TypeError(f"document keys must be str, not {type(k).__name__}")
-            e = f_str(k) + kv
-            if len(key_cache) < 4096:
-                key_cache[k] = e
+            e = self.f_str(k) + self.syntax.kv
+            if len(self.key_cache) < 4096:
+                self.key_cache[k] = e
         return e
 
-    def enc(v: Any, out: list[str]) -> None:
+    def encode(self, v: Any, out: list[str]) -> None:
         t = type(v)
         if t is dict:
-            if not v:
-                out.append("{}")
-                return
-            vals = v.values()
-            types = set(map(type, vals))
-            if len(types) == 1:  # homogeneous values: no Python-level loop
-                vt = types.pop()
-                if (vt is int and plain_int_list and len(v) > 8
-                        and _INT32_MIN <= min(vals) and max(vals) <= _INT32_MAX
-                        and set(map(type, v)) == _STR_ONLY and needs_escape("".join(v)) is None):
-                    # the labeled count maps, {"(t0, t1, …)": count}
-                    out.append(o_open + sep.join(['"%s%s%d' % (k, q_kv, x) for k, x in v.items()])
-                               + o_close)
-                    return
-                f = get_scalar(vt)
-                if f is not None:
-                    out.append(o_open + sep.join(map(_add, map(f_keykv, v), map(f, vals)))
-                               + o_close)
-                    return
-            first = True
-            for k, x in v.items():
-                head = (o_open if first else sep) + f_keykv(k)
-                first = False
-                f = get_scalar(type(x))
-                if f is not None:
-                    out.append(head + f(x))
-                else:
-                    out.append(head)
-                    enc(x, out)
-            out.append(o_close)
+            self.encode_dict(v, out)
         elif t is list or t is tuple:
-            if not v:
-                out.append("[]")
-                return
-            types = set(map(type, v))
-            if len(types) == 1:
-                vt = types.pop()
-                if vt is int and plain_int_list and _INT32_MIN <= min(v) and max(v) <= _INT32_MAX:
-                    out.append(a_open + sep.join(map(str, v)) + a_close)
-                    return
-                f = get_scalar(vt)
-                if f is not None:
-                    out.append(a_open + sep.join(map(f, v)) + a_close)
-                    return
-            first = True
-            for x in v:
-                f = get_scalar(type(x))
-                head = a_open if first else sep
-                first = False
-                if f is not None:
-                    out.append(head + f(x))
-                else:
-                    out.append(head)
-                    enc(x, out)
-            out.append(a_close)
+            self.encode_list(v, out)
         else:
-            f = get_scalar(t)
-            if f is None:
-                for base, fn in scalar.items():  # subclasses (IntEnum, …)
-                    if isinstance(v, base) and base is not type(None):
-                        f = fn
-                        break
-                else:
-                    raise TypeError(f"cannot write a {t.__name__} as mongoexport JSON")
-            out.append(f(v))
+            out.append(self.encode_scalar(v))
 
-    def dumps_str(doc: Any) -> str:
-        out: list[str] = []
-        enc(doc, out)
-        return "".join(out)
+    def encode_dict(self, v: dict, out: list[str]) -> None:
+        syntax = self.syntax
+        if not v:
+            out.append("{}")
+            return
+        whole = self._homogeneous_dict(v)
+        if whole is not None:
+            out.append(whole)
+            return
+        get_scalar = self.scalar.get
+        first = True
+        for k, x in v.items():
+            head = (syntax.o_open if first else syntax.sep) + self.key_kv(k)
+            first = False
+            f = get_scalar(type(x))
+            if f is not None:
+                out.append(head + f(x))
+            else:
+                out.append(head)
+                self.encode(x, out)
+        out.append(syntax.o_close)
 
-    return dumps_str
+    def _homogeneous_dict(self, v: dict) -> str | None:
+        """A dict whose values share one scalar type, without a Python-level loop."""
+        vals = v.values()
+        types = set(map(type, vals))
+        if len(types) != 1:
+            return None
+        vt = types.pop()
+        syntax = self.syntax
+        if (vt is int and self.plain_ints and len(v) > 8
+                and _INT32_MIN <= min(vals) and max(vals) <= _INT32_MAX
+                and set(map(type, v)) == _STR_ONLY and self.needs_escape("".join(v)) is None):
+            # the labeled count maps, {"(t0, t1, …)": count}
+            q_kv = '"' + syntax.kv
+            return (syntax.o_open + syntax.sep.join(['"%s%s%d' % (k, q_kv, x) for k, x in v.items()])
+                    + syntax.o_close)
+        f = self.scalar.get(vt)
+        if f is None:
+            return None
+        return (syntax.o_open + syntax.sep.join(map(_add, map(self.key_kv, v), map(f, vals)))
+                + syntax.o_close)
+
+    def encode_list(self, v: list | tuple, out: list[str]) -> None:
+        syntax = self.syntax
+        if not v:
+            out.append("[]")
+            return
+        types = set(map(type, v))
+        if len(types) == 1:
+            vt = types.pop()
+            if vt is int and self.plain_ints and _INT32_MIN <= min(v) and max(v) <= _INT32_MAX:
+                out.append(syntax.a_open + syntax.sep.join(map(str, v)) + syntax.a_close)
+                return
+            f = self.scalar.get(vt)
+            if f is not None:
+                out.append(syntax.a_open + syntax.sep.join(map(f, v)) + syntax.a_close)
+                return
+        get_scalar = self.scalar.get
+        first = True
+        for x in v:
+            f = get_scalar(type(x))
+            head = syntax.a_open if first else syntax.sep
+            first = False
+            if f is not None:
+                out.append(head + f(x))
+            else:
+                out.append(head)
+                self.encode(x, out)
+        out.append(syntax.a_close)
+
+    def encode_scalar(self, v: Any) -> str:
+        f = self.scalar.get(type(v))
+        if f is None:
+            for base, fn in self.scalar.items():  # subclasses (IntEnum, …)
+                if isinstance(v, base) and base is not type(None):
+                    f = fn
+                    break
+            else:
+                raise TypeError(f"cannot write a {type(v).__name__} as mongoexport JSON")
+        return f(v)
 
 
-_ENCODERS = {era: _make_encoder(era) for era in ERAS}
+_ENCODERS = {era: _Encoder(era) for era in ERAS}
 
 
 def _encoder(era: str) -> Callable[[Any], str]:
@@ -477,23 +498,6 @@ def write_json_lines(fh: ByteSink, docs: Iterable[Any], era: str) -> int:
     return write_batched(fh, ((enc(doc) + "\n").encode("utf-8") for doc in docs))
 
 
-def write_batched(fh: ByteSink, pieces: Iterable[bytes]) -> int:
-    """Write the pieces about a megabyte at a time; returns how many there were."""
-    n = size = 0
-    batch: list[bytes] = []
-    for piece in pieces:
-        batch.append(piece)
-        size += len(piece)
-        n += 1
-        if size >= 1 << 20:
-            fh.write(b"".join(batch))
-            batch.clear()
-            size = 0
-    if batch:
-        fh.write(b"".join(batch))
-    return n
-
-
 def write_json_array(fh: ByteSink, docs: Iterable[Any], era: str, pretty: bool = False) -> int:
     """mongoexport ``--jsonArray``, streamed one document at a time.
 
@@ -516,123 +520,3 @@ def write_json_array(fh: ByteSink, docs: Iterable[Any], era: str, pretty: bool =
         n += 1
     fh.write(b"]\n\n" if pretty else b"]\n")
     return n
-
-
-# ---------------------------------------------------------------------------
-# compression
-
-
-class CompressedWriter(io.RawIOBase):
-    """A binary writable file that compresses as it goes.
-
-    ``new_member()`` ends the current gzip member / bzip2 or xz stream / zstd
-    frame and starts another one (as ``cat a.gz b.gz`` or ``pzstd`` would
-    produce); a no-op without compression. zstd frames are written by a
-    streaming compressor, so their headers carry no content size.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], compression: str, level: int | None = None):
-        if compression not in COMPRESSIONS:
-            raise ValueError(f"unknown compression {compression!r}; "
-                             f"expected one of {', '.join(COMPRESSIONS)}")
-        self.compression = compression
-        self.level = level
-        self.members = 0
-        self._z: Any = None
-        self._raw: Any = None
-        super().__init__()
-        self._raw = open(path, "wb")
-        self._start()
-
-    def _start(self) -> None:
-        c, lv = self.compression, self.level
-        if c == "gzip":
-            # mtime=0 and no name: the output depends on the data only
-            self._z = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw,
-                                    compresslevel=6 if lv is None else lv, mtime=0)
-        elif c == "bzip2":
-            self._z = bz2.BZ2Compressor(9 if lv is None else lv)
-        elif c == "xz":
-            self._z = lzma.LZMACompressor(format=lzma.FORMAT_XZ, preset=6 if lv is None else lv)
-        elif c == "zstd":
-            self._z = zstandard.ZstdCompressor(level=3 if lv is None else lv).compressobj()
-        self.members += 1
-
-    def _finish(self) -> None:
-        c = self.compression
-        if c == "gzip":
-            self._z.close()  # leaves self._raw open (fileobj was given)
-        elif c in ("bzip2", "xz", "zstd"):
-            self._raw.write(self._z.flush())
-        self._z = None
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:  # type: ignore[override]
-        if self.closed:
-            raise ValueError("write to a closed file")
-        n = len(b) if not isinstance(b, memoryview) else b.nbytes
-        c = self.compression
-        if c == "none":
-            self._raw.write(b)
-        elif c == "gzip":
-            self._z.write(b)
-        else:
-            out = self._z.compress(bytes(b))
-            if out:
-                self._raw.write(out)
-        return n
-
-    def new_member(self) -> None:
-        if self.compression == "none":
-            return
-        self._finish()
-        self._start()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            if self._z is not None:
-                self._finish()
-            if self._raw is not None:
-                self._raw.close()
-        finally:
-            super().close()
-
-
-def open_writer(path: str | os.PathLike[str], compression: str,
-                level: int | None = None) -> CompressedWriter:
-    """A binary writable file compressing with ``"none"``, ``"gzip"``, ``"bzip2"``,
-    ``"xz"`` or ``"zstd"`` (levels default to gzip 6, bzip2 9, xz 6, zstd 3).
-
-    Call ``new_member()`` on it to begin a new member / stream / frame.
-    """
-    return CompressedWriter(path, compression, level)
-
-
-def write_compressed(path: str | os.PathLike[str], compression: str,
-                     chunks: Iterable[bytes], level: int | None = None) -> None:
-    """Write each chunk as its own gzip member, bzip2/xz stream or zstd frame.
-
-    zstd frames here are one-shot, so unlike :func:`open_writer`'s their
-    headers record the content size.
-    """
-    with open(path, "wb") as fh:
-        for chunk in chunks:
-            if compression == "none":
-                fh.write(chunk)
-            elif compression == "gzip":
-                fh.write(gzip.compress(chunk, compresslevel=6 if level is None else level, mtime=0))
-            elif compression == "bzip2":
-                fh.write(bz2.compress(chunk, 9 if level is None else level))
-            elif compression == "xz":
-                fh.write(lzma.compress(chunk, format=lzma.FORMAT_XZ,
-                                       preset=6 if level is None else level))
-            elif compression == "zstd":
-                fh.write(zstandard.ZstdCompressor(level=3 if level is None else level)
-                         .compress(chunk))
-            else:
-                raise ValueError(f"unknown compression {compression!r}; "
-                                 f"expected one of {', '.join(COMPRESSIONS)}")

@@ -34,8 +34,8 @@ from urllib.parse import quote
 import bson
 from bson.int64 import Int64
 
-from . import dialects
-from .formats import crc64
+from . import compressed
+from ..formats import crc64
 
 ARCHIVE_MAGIC = b"\x6d\xe2\x99\x81"
 TERMINATOR = b"\xff\xff\xff\xff"
@@ -49,9 +49,9 @@ def encode(doc: dict[str, Any]) -> bytes:
     return bson.encode(doc)
 
 
-def write_bson(fh: dialects.ByteSink, docs: Iterable[dict[str, Any]]) -> int:
+def write_bson(fh: compressed.ByteSink, docs: Iterable[dict[str, Any]]) -> int:
     """Concatenated BSON documents, as in a ``.bson`` file; returns how many."""
-    return dialects.write_batched(fh, map(encode, docs))
+    return compressed.write_batched(fh, map(encode, docs))
 
 
 def metadata_json(database: str, collection: str) -> str:
@@ -69,17 +69,17 @@ def write_collection(out: str | Path, database: str, collection: str,
                      docs: Iterable[dict[str, Any]], compression: str = "none") -> Path:
     """Write one collection of a dump folder; returns the ``.bson`` file's path.
 
-    ``compression`` is one of ``dialects.COMPRESSIONS``: mongodump ``--gzip``
+    ``compression`` is one of ``compressed.COMPRESSIONS``: mongodump ``--gzip``
     is ``"gzip"``; the others are a dump compressed afterwards.
     """
     folder = Path(out) / database
     folder.mkdir(parents=True, exist_ok=True)
-    suffix = dialects.SUFFIXES[compression]
+    suffix = compressed.SUFFIXES[compression]
     stem = file_stem(collection)
     data = folder / f"{stem}.bson{suffix}"
-    with dialects.open_writer(data, compression) as fh:
+    with compressed.open_writer(data, compression) as fh:
         write_bson(fh, docs)
-    with dialects.open_writer(folder / f"{stem}.metadata.json{suffix}", compression) as fh:
+    with compressed.open_writer(folder / f"{stem}.metadata.json{suffix}", compression) as fh:
         fh.write(metadata_json(database, collection).encode())
     return data
 
@@ -94,7 +94,7 @@ class ArchiveWriter:
     of unlisted namespaces are allowed (as the oplog's).
     """
 
-    def __init__(self, fh: dialects.ByteSink, namespaces: list[tuple[str, str]], *,
+    def __init__(self, fh: compressed.ByteSink, namespaces: list[tuple[str, str]], *,
                  server_version: str = SERVER_VERSION, tool_version: str = TOOL_VERSION) -> None:
         self.fh = fh
         self.crcs: dict[tuple[str, str], int] = {ns: crc64.INITIAL for ns in namespaces}
@@ -145,7 +145,7 @@ class ArchiveWriter:
 def write_archive(path: str | Path, collections: dict[tuple[str, str], Iterable[dict[str, Any]]],
                   compression: str = "none") -> Path:
     """An archive holding each ``(db, collection)``'s documents in one segment."""
-    with dialects.open_writer(path, compression) as fh:
+    with compressed.open_writer(path, compression) as fh:
         writer = ArchiveWriter(fh, list(collections))
         for (database, collection), docs in collections.items():
             writer.segment(database, collection, docs)

@@ -15,9 +15,9 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import WarehouseError
+from ..errors import WarehouseError
+from ..store import Warehouse
 from .loading import FileJob, Finished, NeedsWriter, read_file
-from .store import Warehouse
 
 QUEUE_BATCHES = 4  # batches in flight between the processes
 POLL_SECONDS = 1.0

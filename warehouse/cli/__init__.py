@@ -14,9 +14,9 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from .build import BuildSummary, build as build_warehouse
-from .errors import WarehouseError
-from .sources import SourceFile
+from ..errors import WarehouseError
+from ..pipeline.build import BuildSummary, build as build_warehouse
+from ..sources import SourceFile
 
 
 class TqdmProgress:
@@ -89,7 +89,7 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     or changed since it was loaded (see --replace), or had parts left out
     (see --salvage).
     """
-    from .sources import find_sources
+    from ..sources import find_sources
 
     try:
         sources = find_sources(list(paths), node)
@@ -170,7 +170,7 @@ def _unknown_collections(summary: BuildSummary, shown: int = 8) -> str:
 @click.option("--basename", required=True, help="B in B-simulation-data.csv and its siblings.")
 def export(db_path: str, out_dir: str, basename: str) -> None:
     """Write the four export files (simulation, population, sampled, tasampled)."""
-    from .export import export as export_files
+    from ..access.export import export as export_files
 
     try:
         written = export_files(db_path, out_dir, basename)
@@ -187,7 +187,7 @@ def status(db_path: str, as_json: bool) -> None:
     """What is loaded, per node and format: files, runs, rows, duplicates, conflicts."""
     import json
 
-    from .status import render, status as status_report
+    from ..access.status import render, status as status_report
 
     try:
         report = status_report(db_path)
@@ -205,7 +205,7 @@ def verify(db_path: str) -> None:
     equal to what their per-locus rows give; parameters for every run read
     from a document; ledger run counts equal to the run table.
     """
-    from .verify import problems
+    from ..access.verify import problems
 
     if not Path(db_path).is_file():
         _fail(f"no warehouse at {db_path}")
@@ -239,7 +239,7 @@ def verify(db_path: str) -> None:
 def demo(out_dir: str, runs: int, nodes: int, seed: int, eras: str, compression: str,
          config_keys: int | None, form: str, timing: bool, quiet: bool) -> None:
     """Write a realistic demo experiment: run records split over nodes."""
-    from .demo import write_demo
+    from ..demo import write_demo
 
     with tqdm(total=runs, unit="run", disable=None if not quiet else True, leave=False) as bar:
         try:
@@ -259,7 +259,7 @@ def demo(out_dir: str, runs: int, nodes: int, seed: int, eras: str, compression:
               help="Address to listen on; the default serves this machine only.")
 def browse(db_path: str, port: int, host: str) -> None:
     """Serve DB with Datasette: every table, view and column described, canned queries, facets."""
-    from .browse import database_name, serve
+    from ..access.browse import database_name, serve
 
     click.echo(f"Serving {db_path} on http://{host}:{port}/{database_name(db_path)} "
                "(Ctrl-C to stop)", err=True)
@@ -272,7 +272,7 @@ def browse(db_path: str, port: int, host: str) -> None:
               help="Folder for index.html and its figures (PNG).")
 def report(db_path: str, out_dir: str) -> None:
     """Write a self-contained HTML report: runs, parameter coverage, census statistics, problems."""
-    from .report import report as write_report
+    from ..access.report import report as write_report
 
     index = write_report(db_path, out_dir)
     click.echo(str(index))

@@ -14,107 +14,33 @@ from itertools import repeat, zip_longest
 from sys import intern
 from typing import Any, Callable, Iterable, Mapping
 
-import orjson
-from bson import json_util
-from bson.json_util import RELAXED_JSON_OPTIONS
-
-from ..errors import WarehouseError
-from ..formats import Record
+from ...errors import WarehouseError
+from ...formats import Record
+from ...formats.extjson import relaxed_json
 from .diversity import configuration_stats, min_max_mean, neiman_tf, neiman_tf_of_counts
-
-NAN_TEXT = "NaN"  # SQLite stores a REAL NaN as NULL; missing and NaN must differ
-
-# Column order of every table the profile writes; checked against schemas/ by a test.
-TABLES: dict[str, tuple[str, ...]] = {
-    "run": ("run_id", "simulation_run_id", "model_class_label", "source_id", "node",
-            "source_line", "source_offset", "document_id", "content_sha256"),
-    "parameter": ("run_id", "name", "value"),
-    "run_extra": ("run_id", "field", "value"),
-    "census": ("run_id", "num_trait_configurations", "configuration_slatkin",
-               "config_entropy", "config_iqv", "config_neiman_tf",
-               "slatkin_locus_min", "slatkin_locus_max", "slatkin_locus_mean",
-               "entropy_locus_min", "entropy_locus_max", "entropy_locus_mean",
-               "iqv_locus_min", "iqv_locus_max", "iqv_locus_mean",
-               "richness_locus_min", "richness_locus_max", "richness_locus_mean",
-               "kandler_locus_min", "kandler_locus_max", "kandler_locus_mean",
-               "neiman_tf_locus_min", "neiman_tf_locus_max", "neiman_tf_locus_mean"),
-    "census_locus": ("run_id", "locus", "slatkin_exact", "shannon_entropy", "iqv_diversity",
-                     "richness", "kandler_remaining", "neiman_tf"),
-    "census_trait": ("run_id", "locus", "position", "count", "frequency"),
-    "census_configuration": ("run_id", "position", "count"),
-    "sample": ("sample_id", "run_id", "ta_duration", "sample_size",
-               "config_slatkin", "num_configurations", "config_entropy", "config_iqv",
-               "config_neiman_tf",
-               "richness_locus_min", "richness_locus_max", "richness_locus_mean",
-               "slatkin_locus_min", "slatkin_locus_max", "slatkin_locus_mean",
-               "entropy_locus_min", "entropy_locus_max", "entropy_locus_mean",
-               "iqv_locus_min", "iqv_locus_max", "iqv_locus_mean",
-               "kandler_locus_min", "kandler_locus_max", "kandler_locus_mean",
-               "neiman_tf_locus_min", "neiman_tf_locus_max", "neiman_tf_locus_mean"),
-    "sample_locus": ("sample_id", "locus", "richness", "slatkin", "entropy", "iqv",
-                     "kandler_remaining", "neiman_tf"),
-    "sample_trait": ("sample_id", "locus", "position", "count", "frequency"),
-    "sample_configuration": ("sample_id", "position", "count", "label"),
-    "simulation_timing": ("timing_id", "simulation_run_id", "source_id", "experiment_name",
-                          "script_filename", "rule_class", "pop_class", "elapsed_time",
-                          "run_length", "popsize", "document"),
-    "document": ("document_id", "source_id", "database_name", "collection",
-                 "source_line", "source_offset", "body"),
-    "conflict": ("conflict_id", "simulation_run_id", "source_id", "node", "source_line",
-                 "source_offset", "content_sha256", "document"),
-    "skipped": ("skipped_id", "source_id", "source_line", "source_offset", "reason", "raw"),
-}
+from .tables import Ids, Rows
+from .values import as_float, as_int, as_json, as_text, real, reals, reals_fast
 
 # Parameters of a run and the type each must have in SQLite.
-PARAMETERS: dict[str, Callable[[Any], Any]] = {}
-
-
-def _as_int(value: Any) -> Any:
-    if type(value) is float and value.is_integer():
-        value = int(value)  # 2.4-era exports may print an int as 100.0
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"expected an integer, found {value!r}")
-    if not -(1 << 63) <= value < (1 << 63):
-        return str(value)  # beyond SQLite's INTEGER: keep every digit as text
-    return int(value)
-
-
-def _as_float(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"expected a number, found {value!r}")
-    value = float(value)  # whole doubles arrive as ints from tools 3.x
-    return NAN_TEXT if value != value else value
-
-
-def _as_text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, found {value!r}")
-    return value
-
-
-def _as_json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
-PARAMETERS.update({
-    "sample_time": _as_int,
-    "script_filename": _as_text,
-    "full_command_line": _as_text,
-    "random_seed": _as_int,
-    "interaction_rule_classes": _as_text,
-    "pop_class": _as_text,
-    "network_class": _as_text,
-    "trait_class": _as_text,
-    "innovation_class": _as_text,
-    "num_features": _as_int,
-    "init_traits_per_feature": _as_int,
-    "conformism_strength": _as_float,
-    "anticonformism_strength": _as_float,
-    "innovation_rate": _as_float,
-    "sample_size": _as_json,
-    "population_size": _as_int,
-    "kandler_interval": _as_int,
-})
+PARAMETERS: dict[str, Callable[[Any], Any]] = {
+    "sample_time": as_int,
+    "script_filename": as_text,
+    "full_command_line": as_text,
+    "random_seed": as_int,
+    "interaction_rule_classes": as_text,
+    "pop_class": as_text,
+    "network_class": as_text,
+    "trait_class": as_text,
+    "innovation_class": as_text,
+    "num_features": as_int,
+    "init_traits_per_feature": as_int,
+    "conformism_strength": as_float,
+    "anticonformism_strength": as_float,
+    "innovation_rate": as_float,
+    "sample_size": as_json,
+    "population_size": as_int,
+    "kandler_interval": as_int,
+}
 
 CENSUS_FIELDS = (
     "slatkin_exact", "shannon_entropy", "iqv_diversity", "pop_richness",
@@ -142,63 +68,6 @@ RUN_MARKERS = frozenset({"simulation_run_id", "model_class_label", "slatkin_exac
 TIMING_FIELDS = ("experiment_name", "script_filename", "rule_class", "pop_class",
                  "elapsed_time", "run_length", "popsize")
 
-class Columns:
-    """Rows of one table kept as columns: for the bulk detail tables (labeled
-    configurations and trait lists, ~9/10 of all rows), so that a batch
-    crossing from the worker to the writer pickles as a few flat lists instead
-    of thousands of tuples. Iterating gives the rows, as ``executemany`` wants."""
-
-    def __init__(self, width: int) -> None:
-        self.columns: list[list] = [[] for _ in range(width)]
-
-    def add(self, *columns: Iterable[Any]) -> None:
-        for target, values in zip(self.columns, columns):
-            target.extend(values)
-
-    def __len__(self) -> int:
-        return len(self.columns[0])
-
-    def __iter__(self):
-        return zip(*self.columns)
-
-    def __delitem__(self, index: slice) -> None:  # a rejected record's rows (salvage)
-        for column in self.columns:
-            del column[index]
-
-    def clear(self) -> None:
-        del self[:]
-
-
-COLUMNAR = frozenset({"sample_configuration", "sample_trait", "census_trait",
-                      "census_configuration"})
-
-
-class Rows(dict):
-    """Pending rows per table: lists of tuples, or Columns for the bulk tables."""
-
-    def __missing__(self, table: str) -> Any:
-        rows: Any = Columns(len(TABLES[table])) if table in COLUMNAR else []
-        self[table] = rows
-        return rows
-
-
-def new_rows() -> Rows:
-    return Rows()
-
-
-class Ids:
-    """The next free key of each table with a surrogate key.
-
-    Keys are given here, not by SQLite, so that child rows can be built before
-    anything is written and every insert is a plain ``executemany``.
-    """
-
-    def __init__(self, run: int = 1, sample: int = 1, timing: int = 1, document: int = 1) -> None:
-        self.run = run
-        self.sample = sample
-        self.timing = timing
-        self.document = document
-
 
 def document_kind(doc: Mapping[str, Any], collection: str | None) -> str:
     """Which collection a document belongs to, by its shape (or its namespace)."""
@@ -210,20 +79,6 @@ def document_kind(doc: Mapping[str, Any], collection: str | None) -> str:
         if not RUN_MARKERS.isdisjoint(doc):
             return "mixture_model_stats"  # a run record, even one missing its key
     return "other"
-
-
-def _real(value: Any) -> Any:
-    return NAN_TEXT if value != value else value
-
-
-def _reals(values: Iterable[Any]) -> tuple:
-    return tuple(NAN_TEXT if v != v else v for v in values)
-
-
-def _reals_fast(values: list) -> list:
-    """``values`` itself when it holds no NaN (checked at C speed by one sum)."""
-    total = sum(values)
-    return values if total == total else list(_reals(values))
 
 
 def _aggregate(values: list) -> tuple:
@@ -239,10 +94,6 @@ def _aggregate(values: list) -> tuple:
 def _key(text: str) -> int:
     """Sample sizes, durations and loci are strings of digits in the documents."""
     return int(text)
-
-
-def relaxed_json(value: Any) -> str:
-    return json_util.dumps(value, json_options=RELAXED_JSON_OPTIONS)
 
 
 class _Mapper:
@@ -284,7 +135,7 @@ class _Mapper:
         per_locus.append(tf)
         self.field = "census per-locus lists"
         for locus, fields in enumerate(zip_longest(*per_locus)):
-            rows["census_locus"].append((run_id, locus) + _reals(fields))
+            rows["census_locus"].append((run_id, locus) + reals(fields))
         stats: list[Any] = []
         for name, values in zip(("slatkin_exact", "shannon_entropy", "iqv_diversity",
                                  "pop_richness", "kandler_remaining_count",
@@ -303,14 +154,14 @@ class _Mapper:
             self.field = "configuration_slatkin"
             rows["census"].append(
                 (run_id, doc.get("num_trait_configurations"),
-                 _real(doc.get("configuration_slatkin")))
-                + _reals(config) + _reals(stats))
+                 real(doc.get("configuration_slatkin")))
+                + reals(config) + reals(stats))
 
     def _traits(self, table: str, key: int, count_lists: list, freq_lists: list) -> None:
         """Rows of per-locus sorted count and frequency lists, side by side."""
         rows = self.rows[table]
         for locus, (counts, freqs) in enumerate(zip_longest(count_lists, freq_lists)):
-            counts, freqs = counts or [], _reals_fast(freqs or [])
+            counts, freqs = counts or [], reals_fast(freqs or [])
             if len(counts) != len(freqs):
                 counts, freqs = zip(*zip_longest(counts, freqs))  # pad the shorter with NULL
             n = len(counts)
@@ -346,7 +197,7 @@ class _Mapper:
                                              configs, repeat(None, len(configs)))
         self.field = "config_slatkin_ssize"
         head = (sample_id, self.run_id, None, size,
-                _real(doc.get("config_slatkin_ssize", {}).get(key)),
+                real(doc.get("config_slatkin_ssize", {}).get(key)),
                 None if configs is None else len(configs), None, None, None)
         self._sample_rows(head, sample_id, per_locus)
 
@@ -389,7 +240,7 @@ class _Mapper:
             if freqs:
                 n = len(freqs)
                 trait_rows.add(repeat(sample_id, n), repeat(locus, n), range(n), repeat(None, n),
-                               _reals_fast(freqs))
+                               reals_fast(freqs))
         self.field = "unlabeled_config_counts_ta_ssize"
         configs = doc.get("unlabeled_config_counts_ta_ssize", {}).get(dur, {}).get(key)
         config_tf = None
@@ -406,9 +257,9 @@ class _Mapper:
             self.field = name
             values[name] = doc.get(name, {}).get(dur, {}).get(key)
         head = (sample_id, self.run_id, duration, size,
-                _real(values["config_slatkin_ta_ssize"]), values["num_configurations_ta_ssize"],
-                _real(values["config_entropy_ta_ssize"]), _real(values["config_iqv_ta_ssize"]),
-                _real(config_tf))
+                real(values["config_slatkin_ta_ssize"]), values["num_configurations_ta_ssize"],
+                real(values["config_entropy_ta_ssize"]), real(values["config_iqv_ta_ssize"]),
+                real(config_tf))
         self._sample_rows(head, sample_id, columns, loci)
 
     def _sample_rows(self, head: tuple, sample_id: int, per_locus: list[list],
@@ -418,11 +269,11 @@ class _Mapper:
         locus_rows = self.rows["sample_locus"]
         for position, fields in enumerate(zip_longest(*per_locus)):
             locus = position if loci is None else loci[position]
-            locus_rows.append((sample_id, locus) + _reals(fields))
+            locus_rows.append((sample_id, locus) + reals(fields))
         stats: list[Any] = []
         for values in per_locus:
             stats.extend(_aggregate(values))
-        self.rows["sample"].append(head + _reals(stats))
+        self.rows["sample"].append(head + reals(stats))
 
 
 def map_run(record: Record, source_id: int, node: str | None, ids: Ids, rows: Rows,
@@ -438,7 +289,7 @@ def map_run(record: Record, source_id: int, node: str | None, ids: Ids, rows: Ro
         label = doc.get("model_class_label")
         mapper.field = "model_class_label"
         if label is not None:
-            _as_text(label)
+            as_text(label)
         document_id = doc.get("_id")
         rows["run"].append((run_id, run_key, label, source_id, node, record.line, record.offset,
                             None if document_id is None else str(document_id), content_sha256))
@@ -457,7 +308,7 @@ def map_timing(record: Record, source_id: int, ids: Ids, rows: Rows) -> None:
     run_key = doc.get("simulation_run_id")
     if not isinstance(run_key, str):
         raise WarehouseError("timing document has no simulation_run_id")
-    values = tuple(_real(doc.get(name)) for name in TIMING_FIELDS)
+    values = tuple(real(doc.get(name)) for name in TIMING_FIELDS)
     rows["simulation_timing"].append(
         (ids.timing, run_key, source_id) + values + (relaxed_json(doc),))
     ids.timing += 1

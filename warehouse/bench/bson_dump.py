@@ -7,7 +7,7 @@ each into a fresh warehouse and returns runs per second for each. Every form
 holds the same documents (same ``_id``), so the warehouses are alike and only
 the reading differs.
 
-Run alone: ``python -m warehouse.bench_bson [RUNS] [WORKDIR]``.
+Run alone: ``python -m warehouse.bench.bson_dump [RUNS] [WORKDIR]``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import dialects, dumpwriter
-from .build import build
-from .demo import DATABASE, RUNS, generate
+from ..demo import DATABASE, RUNS, compressed, dialects, dumpwriter, generate
+from ..pipeline.build import build
 
 JSON_ERA = "3.x"  # the mongoexport of the ctmixtures years
 CHUNK = 200  # runs held in memory at once while writing
@@ -47,10 +46,10 @@ def write_inputs(workdir: Path, runs: int, seed: int = 0) -> dict[str, Path]:
     for name in ("dump_gzip", "dump"):
         metadata = paths[name].parent / f"{RUNS}.metadata.json"
         metadata.write_text(dumpwriter.metadata_json(DATABASE, RUNS))
-    with dialects.open_writer(paths["json_gzip"], "gzip") as json_fh, \
-            dialects.open_writer(paths["dump_gzip"], "gzip") as bson_gz, \
+    with compressed.open_writer(paths["json_gzip"], "gzip") as json_fh, \
+            compressed.open_writer(paths["dump_gzip"], "gzip") as bson_gz, \
             open(paths["dump"], "wb") as bson_fh, \
-            dialects.open_writer(paths["archive_gzip"], "gzip") as archive_fh:
+            compressed.open_writer(paths["archive_gzip"], "gzip") as archive_fh:
         archive = dumpwriter.ArchiveWriter(archive_fh, [(DATABASE, RUNS)])
         for chunk in _chunks(runs, seed):
             dialects.write_json_lines(json_fh, chunk, JSON_ERA)

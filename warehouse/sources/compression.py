@@ -1,18 +1,17 @@
-"""Find input files and open them as decompressed binary streams.
+"""Open an input file as a decompressed binary stream.
 
 Compression is chosen from the first bytes of the file, never from its name,
 so a misnamed file still loads. Streams are read lazily: nothing here holds a
-whole file in memory.
+whole file in memory, and a stream that expands far beyond its compressed
+size (a decompression bomb) is stopped.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
-import hashlib
 import io
 import lzma
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import BinaryIO
 
 import zstandard
 
-from .errors import WarehouseError
+from ..errors import WarehouseError
 
 # (magic bytes, name): the decompressor is picked from these, not the suffix.
 MAGIC_NUMBERS: tuple[tuple[bytes, str], ...] = (
@@ -38,58 +37,6 @@ READ_BUFFER = 1 << 20
 # real exports compress 5 to 30 times; a decompression bomb, millions of times.
 MAX_RATIO = 1000
 GUARD_CHUNK = 64 << 10
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One input file as found on disk."""
-
-    path: Path
-    node: str | None
-
-    @property
-    def display(self) -> str:
-        return str(self.path)
-
-
-def find_sources(paths: list[str | Path], node: str | None = None) -> list[SourceFile]:
-    """Every regular file under ``paths``, in a stable order.
-
-    The node of a file is ``node`` when given; otherwise, for a directory
-    argument, the first directory below it (``raw/node3/x.json`` -> ``node3``),
-    and for a file argument, or a file directly in the directory, its parent
-    directory's name.
-    """
-    found: list[SourceFile] = []
-    for given in paths:
-        root = Path(given)
-        if root.is_file():
-            found.append(SourceFile(root, node or root.resolve().parent.name))
-        elif root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    if name.startswith("."):
-                        continue
-                    path = Path(dirpath) / name
-                    found.append(SourceFile(path, node or _node_below(root, path)))
-        else:
-            raise WarehouseError("no such file or directory", path=str(root))
-    return found
-
-
-def _node_below(root: Path, path: Path) -> str:
-    parts = path.relative_to(root).parts
-    if len(parts) > 1:
-        return parts[0]
-    return root.resolve().name
-
-
-def file_identity(path: Path) -> tuple[int, str]:
-    """Size and sha256 of the file as stored (compressed bytes)."""
-    with open(path, "rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256")
-    return path.stat().st_size, digest.hexdigest()
 
 
 class CountingReader(io.RawIOBase):

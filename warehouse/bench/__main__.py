@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .demo import write_demo
-from .sources import find_sources, open_source
+from ..demo import write_demo
+from ..sources import find_sources, open_source
 
 
 def generate(folder: Path, runs: int, config_keys: int | None = None) -> Path:
@@ -156,8 +156,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
     """BSON vs JSON (issue 3) and CSV vs the sqlite3 shell (issue 4)."""
-    from .bench_bson import bench_bson
-    from .bench_csv import bench_csv
+    from .bson_dump import bench_bson
+    from .csv_files import bench_csv
 
     found = {"bson": bench_bson(workdir / "bson", runs)}
     print("BSON vs JSON:", json.dumps(found["bson"]), flush=True)

@@ -1,9 +1,8 @@
-"""The CSV files of ctmixtures' exporter (``analytics/ctmixtures-export-data.py``).
+"""CSV files whose header a profile recognises (ctmixtures' export files).
 
-A file is recognised by its header, never by its name: the header tells the
-kind of file (``simulation``, ``population``, ``sampled``, ``tasampled`` and
-the per-locus ``pop-slatkin-locus`` / ``pop-richness-locus``) and the
-exporter era that wrote it (see ``docs/csv-eras.md``).
+A file is recognised by its header, never by its name: the profile's
+:class:`CsvHeaders` tells the kind of file and the exporter era that wrote it
+from the header (and, where two eras share a header, from the first row).
 
 Records are chunks of rows, not single rows: a ``Record`` whose document is a
 :class:`CsvChunk` (a few thousand rows, each a list of field strings, every
@@ -26,7 +25,7 @@ import io
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator, Protocol
 
 from ..errors import WarehouseError
 from . import Record
@@ -36,78 +35,23 @@ SLOW_CHUNK_ROWS = 2048
 MAX_HEADER = 1 << 16
 BOM = "\ufeff"
 
-# --- headers of every known exporter era -------------------------------------------------
-# Era "2.5": ctmixtures v2.5 (FORMAT.md). Era "2014-10": the exporter of early
-# October 2014 (the published files in mmadsen/experiment-ctmixtures).
+class CsvHeaders(Protocol):
+    """What a profile knows of its CSV files."""
 
-SIMULATION = (
-    "simulation_run_id", "model_class_label", "network_class", "interaction_rule_classes",
-    "innovation_class", "pop_class", "network_class", "trait_class", "random_seed",
-    "num_features", "init_traits_per_feature", "script_filename", "full_command_line",
-    "population_size", "innovation_rate", "conformism_strength", "anticonformism_strength",
-    "kandler_interval",
-)
-POPULATION_2014 = (
-    "simulation_run_id", "model_class_label", "num_trait_configurations",
-    "configuration_slatkin", "innovation_rate", "slatkin_locus_max", "slatkin_locus_min",
-    "entropy_locus_max", "entropy_locus_min", "entropy_locus_mean",
-    "iqv_locus_max", "iqv_locus_min", "iqv_locus_mean",
-    "richness_locus_max", "richness_locus_min", "richness_locus_mean",
-    "kandler_locus_max", "kandler_locus_min", "kandler_locus_mean",
-)
-POPULATION_25 = (
-    "simulation_run_id", "model_class_label", "num_trait_configurations",
-    "configuration_slatkin", "innovation_rate", "slatkin_locus_max", "slatkin_locus_min",
-    "slatkin_locus_mean", "entropy_locus_max", "entropy_locus_min", "entropy_locus_mean",
-    "iqv_locus_max", "iqv_locus_min", "iqv_locus_mean",
-    "richness_locus_max", "richness_locus_min", "richness_locus_mean",
-    "kandler_locus_max", "kandler_locus_min", "kandler_locus_mean",
-    "config_entropy", "config_iqv", "config_neiman_tf",
-    "neiman_tf_locus_min", "neiman_tf_locus_max", "neiman_tf_locus_mean",
-)
-# The same header in both eras; rows of the 2014-10 exporter are told by their content.
-SAMPLED = (
-    "simulation_run_id", "model_class_label", "innovation_rate", "sample_size",
-    "config_slatkin_ssize", "num_configurations_ssize",
-    "richness_locus_min", "richness_locus_max", "richness_locus_mean",
-    "slatkin_locus_min", "slatkin_locus_max", "slatkin_locus_mean",
-    "entropy_locus_min", "entropy_locus_max", "entropy_locus_mean",
-    "iqv_locus_min", "iqv_locus_max", "iqv_locus_mean",
-)
-TASAMPLED_2014 = (
-    "simulation_run_id", "model_class_label", "innovation_rate", "ta_duration", "sample_size",
-    "config_slatkin_ta_ssize", "num_configurations_ta_ssize", "config_iqv_ta_ssize",
-    "config_entropy_ta_ssize",
-    "richness_locus_min_tassize", "richness_locus_max_tassize", "richness_locus_mean_tassize",
-    "entropy_locus_min_tassize", "entropy_locus_max_tassize", "entropy_locus_mean_tassize",
-    "iqv_locus_min_tassize", "iqv_locus_max_tassize", "iqv_locus_mean_tassize",
-    "slatkin_locus_min_tassize", "slatkin_locus_max_tassize", "slatkin_locus_mean_tassize",
-    "kandler_locus_min_tassize", "kandler_locus_max_tassize", "kandler_locus_mean_tassize",
-)
-TASAMPLED_25 = TASAMPLED_2014 + (
-    "config_neiman_tf_tassize", "neiman_tf_locus_min_tassize", "neiman_tf_locus_max_tassize",
-    "neiman_tf_locus_mean_tassize",
-)
-SLATKIN_LOCUS = ("simulation_run_id", "model_class_label", "innovation_rate", "slatkin_locus_value")
-RICHNESS_LOCUS = ("simulation_run_id", "model_class_label", "innovation_rate",
-                  "richness_locus_value")
+    def recognise(self, header: tuple[str, ...]) -> tuple[str, str] | None:
+        """(kind, era) of a file with this header, or None."""
 
-# header -> (kind, era); the kind names the file the exporter wrote: B-<kind>-data.csv
-HEADERS: dict[tuple[str, ...], tuple[str, str]] = {
-    SIMULATION: ("simulation", "2.5"),
-    POPULATION_25: ("population", "2.5"),
-    POPULATION_2014: ("population", "2014-10"),
-    SAMPLED: ("sampled", "2.5"),
-    TASAMPLED_25: ("tasampled", "2.5"),
-    TASAMPLED_2014: ("tasampled", "2014-10"),
-    SLATKIN_LOCUS: ("pop-slatkin-locus", "2014-10"),
-    RICHNESS_LOCUS: ("pop-richness-locus", "2014-10"),
-}
+    def era_from_first_row(self, kind: str, era: str, header: tuple[str, ...],
+                           row: list[str]) -> str:
+        """The era, where the first data row tells eras with the same header apart."""
+
+    def expected(self) -> str:
+        """The headers it knows, for the error about an unknown one."""
 
 
 @dataclass
-class ExportFile:
-    """One export file: what its header says, and scratch space for its consumer."""
+class CsvFile:
+    """One recognised CSV file: what its header says, and scratch space for its consumer."""
 
     path: str
     kind: str
@@ -126,7 +70,7 @@ class ExportFile:
 class CsvChunk:
     """Consecutive data rows of one export file."""
 
-    file: ExportFile
+    file: CsvFile
     rows: list[list[Any]]  # field strings; the loader puts keys and values in their place
     first_line: int
     lines: list[int] | None = None  # line of each row, when not first_line + index
@@ -142,50 +86,36 @@ def looks_like_csv(head: bytes) -> bool:
             and all(byte >= 32 and byte != 127 or byte in (9, 13) for byte in first))
 
 
-def expected_headers() -> str:
-    return "; ".join(f"{kind} ({era}): {', '.join(header)}"
-                     for header, (kind, era) in HEADERS.items())
-
-
-def open_export(stream: BinaryIO, path: str) -> tuple[ExportFile, Iterator[Record]]:
-    """Read the header of an export file; return what it is and its records."""
+def open_csv(stream: BinaryIO, path: str, headers: CsvHeaders) -> tuple[CsvFile, Iterator[Record]]:
+    """Read the header of a CSV file; return what it is and its records."""
     header_bytes = stream.readline(MAX_HEADER)
     try:
         text = header_bytes.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as error:
         raise WarehouseError(f"not UTF-8: {error.reason} at byte {error.start}", path, 1) from None
     header = tuple(name.strip() for name in next(csv.reader([text]), []))
-    if header not in HEADERS:
+    known = headers.recognise(header)
+    if known is None:
         raise WarehouseError(
             f"unknown CSV header ({len(header)} columns: {', '.join(header[:4])}"
-            f"{', …' if len(header) > 4 else ''}); expected the header of a ctmixtures "
-            f"export file, one of: {expected_headers()}", path, 1)
-    kind, era = HEADERS[header]
-    export = ExportFile(path, kind, era, header)
+            f"{', …' if len(header) > 4 else ''}); expected {headers.expected()}", path, 1)
+    kind, era = known
+    export = CsvFile(path, kind, era, header)
     terminator = "\r\n" if text.endswith("\r\n") else "\n"
     records = _records(stream, export, terminator)
-    if kind == "sampled":  # one header for both eras: the first row tells them apart
-        first = next(records, None)
-        if first is not None and sampled_2014_row(header, first.document.rows[0]):
-            export.era = "2014-10"
-        records = chain([first] if first is not None else [], records)
-    return export, records
+    first = next(records, None)
+    if first is not None:
+        export.era = headers.era_from_first_row(kind, era, header, first.document.rows[0])
+    return export, chain([first] if first is not None else [], records)
 
 
-def sampled_2014_row(header: tuple[str, ...], row: list[str]) -> bool:
-    """A sampled row of the 2014-10 exporter: entropy max and mean empty, min set (the
-    three were assigned to entropy_locus_min; the last, the mean, stayed)."""
-    low, high, mean = (row[header.index(f"entropy_locus_{s}")] for s in ("min", "max", "mean"))
-    return high == "" and mean == "" and low != ""
-
-
-def _records(stream: BinaryIO, export: ExportFile, terminator: str) -> Iterator[Record]:
+def _records(stream: BinaryIO, export: CsvFile, terminator: str) -> Iterator[Record]:
     collection = f"csv:{export.kind}"
     for chunk in _chunks(stream, export, terminator):
         yield Record(document=chunk, line=chunk.first_line, collection=collection)
 
 
-def _chunks(stream: BinaryIO, export: ExportFile, terminator: str) -> Iterator[CsvChunk]:
+def _chunks(stream: BinaryIO, export: CsvFile, terminator: str) -> Iterator[CsvChunk]:
     width = len(export.header)
     line = 2  # the first data row
     for block in _blocks(stream):
@@ -260,7 +190,7 @@ def _split_quoted(text: str, terminator: str, width: int) -> list[list[str]] | N
     return rows if set(map(len, rows)) == {width} else None
 
 
-def _csv_module_chunks(text: str, stream: BinaryIO, export: ExportFile,
+def _csv_module_chunks(text: str, stream: BinaryIO, export: CsvFile,
                        first_line: int) -> Iterator[CsvChunk]:
     """The rest of the file through ``csv.reader``: any quoting, fields over several lines."""
     lines = chain(io.StringIO(text), _decoded_lines(stream, export.path, first_line, text))

@@ -18,7 +18,7 @@ the four CSV files, then for each file times
 best of ``repeats``, and returns rows/s of each and the ratios to ``.import``,
 by wall-clock time (``ratio``, ``floor_ratio``) and by CPU time (``cpu_ratio``:
 user + system, the shell's from its rusage; steadier than wall time on a
-shared machine). Run it alone: ``python -m warehouse.bench_csv --runs 5000``.
+shared machine). Run it alone: ``python -m warehouse.bench.csv_files --runs 5000``.
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .build import build
-from .demo import write_demo
-from .export import EXPORTS, export
-from .formats.exportcsv import open_export, paused_gc
-from .profiles.ctmixtures_csv import (KIND_TABLE, SIMULATION_PARAMETERS, converter, table_column,
+from ..access.export import EXPORTS, export
+from ..demo import write_demo
+from ..formats.csvfile import paused_gc
+from ..pipeline.build import build
+from ..profiles.ctmixtures.csv.headers import open_export
+from ..profiles.ctmixtures.csv.values import (KIND_TABLE, SIMULATION_PARAMETERS, converter, table_column,
                                       to_count, to_int, to_real)
-from .store import BUILD_PRAGMAS, Warehouse
+from ..store import BUILD_PRAGMAS, Warehouse
 
 TARGET_RATIO = 0.8
 
@@ -200,7 +201,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m warehouse.bench_csv", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m warehouse.bench.csv_files", description=__doc__)
     parser.add_argument("--runs", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("bench-out") / "csv")

@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import __version__
+from .. import __version__
 from .frames import connect, read_view
 
 PARAMETERS = ("innovation_rate", "conformism_strength", "anticonformism_strength")

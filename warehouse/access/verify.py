@@ -15,8 +15,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterator
 
-from .profiles.ctmixtures import NAN_TEXT
-from .profiles.diversity import min_max_mean
+from ..profiles.ctmixtures.diversity import min_max_mean
+from ..profiles.ctmixtures.values import NAN_TEXT
 
 STATISTICS = ("slatkin", "entropy", "iqv", "richness", "kandler", "neiman_tf")
 # per-locus column of each statistic, in census_locus and in sample_locus

@@ -1,4 +1,4 @@
-"""The only module that talks to SQLite.
+"""A warehouse file: its schema, its transactions, its ledger, its rows.
 
 Applies ``schemas/NNN_*.sql`` in order (tracked with ``PRAGMA user_version``),
 recreates ``schemas/views.sql`` on every build, writes rows with prepared
@@ -12,18 +12,12 @@ import re
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
-from . import __version__
-from .profiles.ctmixtures import TABLES, Ids, Rows
+from .. import __version__
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 _MIGRATION = re.compile(r"^(\d{3})_[\w-]+\.sql$")
-
-INSERTS = {
-    table: f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    for table, columns in TABLES.items()
-}
 
 # How a build's connection writes: WAL so that readers can query during a build.
 BUILD_PRAGMAS = ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -65536")  # 64 MiB
@@ -79,6 +73,7 @@ class Warehouse:
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self._inserts: dict[str, tuple[str, int]] = {}
         if read_only:
             # A reader beside the build's writer (a worker process): sees what is committed.
             self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
@@ -171,13 +166,24 @@ class Warehouse:
             [counts[name] for name in names] + [source_id])
 
     # -- rows ---------------------------------------------------------------
-    def next_ids(self) -> Ids:
-        def next_key(table: str, column: str) -> int:
-            return self.db.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchone()[0]
+    def next_key(self, table: str, column: str) -> int:
+        """The first free value of a table's integer key."""
+        return self.db.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchone()[0]
 
-        return Ids(run=next_key("run", "run_id"), sample=next_key("sample", "sample_id"),
-                   timing=next_key("simulation_timing", "timing_id"),
-                   document=next_key("document", "document_id"))
+    def insert_sql(self, table: str) -> str:
+        """The INSERT of a whole row of ``table``, in the schema's column order."""
+        return self._insert(table)[0]
+
+    def _insert(self, table: str) -> tuple[str, int]:
+        known = self._inserts.get(table)
+        if known is None:
+            columns = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
+            if not columns:
+                raise KeyError(f"no table {table!r} in the warehouse")
+            known = self._inserts[table] = (
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))})", len(columns))
+        return known
 
     def run_fingerprint(self, simulation_run_id: str) -> tuple[bool, str | None]:
         """(whether the run is stored, its content fingerprint if known)."""
@@ -191,14 +197,15 @@ class Warehouse:
             "SELECT EXISTS (SELECT 1 FROM run JOIN source USING (source_id) "
             "WHERE run.document_id IS NULL AND source.format LIKE 'csv-%')").fetchone()[0])
 
-    def write(self, rows: Rows) -> tuple[int, int]:
-        """Insert every pending row; return (rows, values) written."""
+    def write(self, rows: Mapping[str, Any]) -> tuple[int, int]:
+        """Insert every pending row (table -> rows); return (rows, values) written."""
         written = values = 0
         for table, batch in rows.items():
             if batch:
-                self.db.executemany(INSERTS[table], batch)
+                sql, width = self._insert(table)
+                self.db.executemany(sql, batch)
                 written += len(batch)
-                values += len(batch) * len(TABLES[table])
+                values += len(batch) * width
         return written, values
 
     def query(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:

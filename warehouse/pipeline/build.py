@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import WarehouseError
-from .formats.dumpdir import is_bson_name, is_companion
-from .formats.mongoexport import DEFAULT_MAX_DOCUMENT
-from .loading import (Batch, FileJob, FileOutcome, Finished, NeedsWriter, Opened, read_file)
-from .sources import SourceFile, file_identity, find_sources
-from .store import Warehouse
+from ..errors import WarehouseError
+from ..formats.dumpdir import is_bson_name, is_companion
+from ..formats.mongoexport import DEFAULT_MAX_DOCUMENT
+from ..sources import SourceFile, file_identity, find_sources
+from ..store import Warehouse
+from .loading import (Batch, FileJob, FileOutcome, Finished, NeedsWriter, Opened, profile,
+                      read_file)
 
 __all__ = ["BuildSummary", "FileOutcome", "build", "load_file"]
 
@@ -155,7 +156,7 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
         if not wanted:
             return outcome
         job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
-                      warehouse.next_ids(), max_document, salvage)
+                      profile.new_ids(warehouse.next_key), max_document, salvage)
         writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
         writer.replacing = replacing
         if worker is not None and not warehouse.has_csv_only_runs():

@@ -1,0 +1,1 @@
+"""What reads a built warehouse: export files, status, verify, report, Datasette, pandas."""

@@ -1,0 +1,1 @@
+"""``make bench``: speed and memory of builds (``python -m warehouse.bench``)."""

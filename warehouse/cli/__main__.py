@@ -1,0 +1,5 @@
+"""``python -m warehouse.cli``: the ``warehouse`` command."""
+
+from . import main
+
+main()

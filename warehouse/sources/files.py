@@ -1,0 +1,62 @@
+"""Find input files under the paths a build is given, and tell their identity."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import WarehouseError
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file as found on disk."""
+
+    path: Path
+    node: str | None
+
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+
+def find_sources(paths: list[str | Path], node: str | None = None) -> list[SourceFile]:
+    """Every regular file under ``paths``, in a stable order.
+
+    The node of a file is ``node`` when given; otherwise, for a directory
+    argument, the first directory below it (``raw/node3/x.json`` -> ``node3``),
+    and for a file argument, or a file directly in the directory, its parent
+    directory's name.
+    """
+    found: list[SourceFile] = []
+    for given in paths:
+        root = Path(given)
+        if root.is_file():
+            found.append(SourceFile(root, node or root.resolve().parent.name))
+        elif root.is_dir():
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if name.startswith("."):
+                        continue
+                    path = Path(dirpath) / name
+                    found.append(SourceFile(path, node or _node_below(root, path)))
+        else:
+            raise WarehouseError("no such file or directory", path=str(root))
+    return found
+
+
+def _node_below(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).parts
+    if len(parts) > 1:
+        return parts[0]
+    return root.resolve().name
+
+
+def file_identity(path: Path) -> tuple[int, str]:
+    """Size and sha256 of the file as stored (compressed bytes)."""
+    with open(path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256")
+    return path.stat().st_size, digest.hexdigest()
