@@ -18,7 +18,7 @@ from bson.int64 import Int64
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warehouse.demo import compressed, dialects
+from warehouse.demo import compressed, dialect_scalars, dialects
 
 NAN, INF = float("nan"), float("inf")
 
@@ -133,13 +133,13 @@ def test_doubles_per_era():
 
 def test_go_format_g_matches_strconv():
     # values checked against Go's strconv.FormatFloat(f, 'g', -1, 64)
-    assert dialects.go_format_g(123456789.0) == "1.23456789e+08"
-    assert dialects.go_format_g(1.5e-7) == "1.5e-07"
-    assert dialects.go_format_g(999999.0) == "999999"
-    assert dialects.go_format_g(1e21) == "1e+21"
-    assert dialects.go_format_g(5e-324) == "5e-324"
-    assert dialects.go_format_g(0.000123) == "0.000123"
-    assert dialects.go_format_g(1e100, upper=True) == "1E+100"
+    assert dialect_scalars.go_format_g(123456789.0) == "1.23456789e+08"
+    assert dialect_scalars.go_format_g(1.5e-7) == "1.5e-07"
+    assert dialect_scalars.go_format_g(999999.0) == "999999"
+    assert dialect_scalars.go_format_g(1e21) == "1e+21"
+    assert dialect_scalars.go_format_g(5e-324) == "5e-324"
+    assert dialect_scalars.go_format_g(0.000123) == "0.000123"
+    assert dialect_scalars.go_format_g(1e100, upper=True) == "1E+100"
 
 
 def test_strings_escaped_per_era():
