@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from bson import json_util
@@ -32,7 +32,7 @@ JSON_OPTIONS = JSONOptions(datetime_conversion=DatetimeConversion.DATETIME_MS)
 COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
 
 
-def _strip_compression(name: str) -> str:
+def strip_compression(name: str) -> str:
     """The file name without a compression suffix."""
     for suffix in COMPRESSION_SUFFIXES:
         if name.endswith(suffix):
@@ -45,7 +45,7 @@ def is_companion(path: str | os.PathLike) -> bool:
 
     ``*.metadata.json`` and ``prelude.json``, plain or compressed.
     """
-    name = _strip_compression(PurePath(path).name)
+    name = strip_compression(PurePath(path).name)
     return name.endswith(".metadata.json") or name == "prelude.json"
 
 
@@ -64,7 +64,7 @@ def bson_namespace(path: str | os.PathLike) -> tuple[str, str]:
     database is the name of the folder holding the file, as it is.
     """
     pure = PurePath(path)
-    name = _strip_compression(pure.name)
+    name = strip_compression(pure.name)
     if not name.endswith(".bson") or name == ".bson":
         raise WarehouseError("not a mongodump .bson file name", path=str(path))
     collection = _percent_decode(name[: -len(".bson")], str(path))
@@ -129,7 +129,7 @@ class DumpNamespace:
 
 def is_bson_name(path: str | os.PathLike) -> bool:
     """Whether a file is named like mongodump's data files (``<coll>.bson[.gz]``)."""
-    name = _strip_compression(PurePath(path).name)
+    name = strip_compression(PurePath(path).name)
     return name.endswith(".bson") and name != ".bson"
 
 
@@ -148,7 +148,7 @@ def metadata_file(bson_path: str | os.PathLike) -> Path | None:
     ``<coll>.metadata.json``.
     """
     path = Path(bson_path)
-    stem = _strip_compression(path.name)[: -len(".bson")]
+    stem = strip_compression(path.name)[: -len(".bson")]
     found = _first_existing(path.parent, stem + ".metadata.json")
     if found is None and stem.startswith("system.buckets."):
         found = _first_existing(path.parent, stem[len("system.buckets."):] + ".metadata.json")
@@ -168,7 +168,7 @@ def prelude_file(bson_path: str | os.PathLike) -> Path | None:
 def _is_dump_top(folder: Path) -> bool:
     """Whether a folder is a dump's top: it holds database folders or a prelude."""
     try:
-        return any(child.is_dir() or _strip_compression(child.name) == "prelude.json"
+        return any(child.is_dir() or strip_compression(child.name) == "prelude.json"
                    for child in folder.iterdir())
     except OSError:
         return False
@@ -190,15 +190,46 @@ def metadata_type(text: str | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def bson_file_namespace(path: str | os.PathLike) -> DumpNamespace:
+class Companions(Protocol):
+    """Where a ``.bson`` file's companions are found: beside it on disk, or in its container."""
+
+    def metadata(self, bson_path: PurePath) -> str | None:
+        """The text of its ``<coll>.metadata.json``, if any."""
+
+    def prelude(self, bson_path: PurePath) -> str | None:
+        """The text of its dump's ``prelude.json``, if any."""
+
+    def is_dump_top(self, folder: PurePath) -> bool:
+        """Whether a folder is a dump's top (it holds database folders or a prelude)."""
+
+
+class DiskCompanions:
+    """Companions of a ``.bson`` file on disk."""
+
+    def metadata(self, bson_path: PurePath) -> str | None:
+        companion = metadata_file(bson_path)
+        return None if companion is None else read_text(companion)
+
+    def prelude(self, bson_path: PurePath) -> str | None:
+        companion = prelude_file(bson_path)
+        return None if companion is None else read_text(companion)
+
+    def is_dump_top(self, folder: PurePath) -> bool:
+        return _is_dump_top(Path(folder))
+
+
+ON_DISK = DiskCompanions()
+
+
+def bson_file_namespace(path: str | os.PathLike,
+                        companions: Companions = ON_DISK) -> DumpNamespace:
     """The namespace of a ``<db>/<coll>.bson`` file, with its metadata file's text.
 
     ``mongodump --oplog`` writes ``oplog.bson`` at the dump's top, in no
     database folder: its database is ``""``, as in an archive.
     """
     database, collection = bson_namespace(path)
-    if collection == "oplog" and _is_dump_top(Path(path).parent):
+    if collection == "oplog" and companions.is_dump_top(PurePath(path).parent):
         database = ""
-    companion = metadata_file(path)
-    text = None if companion is None else read_text(companion)
+    text = companions.metadata(PurePath(path))
     return DumpNamespace(database, collection, type=metadata_type(text), metadata=text)

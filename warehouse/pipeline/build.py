@@ -7,7 +7,10 @@ ledger is skipped, so building again over the same inputs loads nothing; a
 file whose content changed under the same path is reported, and replaced
 only when asked.
 
-Reading and mapping (``loading.read_file``) can run in a worker process while
+A container (tar or zip) is read member by member, each member a source of
+its own (``containers.py``).
+
+Reading and mapping (``reading.read_file``) can run in a worker process while
 this process writes: SQLite has one writer, and on two cores the writer is the
 bottleneck, so one worker is all that helps.
 """
@@ -15,41 +18,26 @@ bottleneck, so one worker is all that helps.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import WarehouseError
 from ..formats.dumpdir import is_bson_name, is_companion
 from ..formats.mongoexport import DEFAULT_MAX_DOCUMENT
 from ..sources import SourceFile, file_identity, find_sources
 from ..store import Warehouse
-from .loading import (Batch, FileJob, FileOutcome, Finished, NeedsWriter, Opened, profile,
-                      read_file)
+from .containers import is_container, load_container
+from .events import FileJob, FileOutcome, NeedsWriter
+from .reading import read_file
+from .records import profile
+from .writing import FileWriter, NullProgress, Progress
 
 __all__ = ["BuildSummary", "FileOutcome", "build", "load_file"]
 
 # Below this much input a worker process costs more than it saves.
 PARALLEL_MIN_BYTES = 4 << 20
-
-
-class Progress(Protocol):
-    def file_started(self, source: SourceFile, size: int) -> None: ...
-    def advance(self, nbytes: int) -> None: ...
-    def file_done(self) -> None: ...
-
-
-class NullProgress:
-    def file_started(self, source: SourceFile, size: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        pass
-
-    def file_done(self) -> None:
-        pass
 
 
 @dataclass
@@ -109,9 +97,14 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
             for source in sources:
                 if is_companion(source.path):
                     summary.files.append(FileOutcome(source.display, "companion", source.node))
-                    continue
-                summary.files.append(load_file(warehouse, source, progress, max_document,
-                                               replace=replace, worker=workers, salvage=salvage))
+                elif is_container(source.path):
+                    summary.files += load_container(warehouse, source, progress, max_document,
+                                                    replace_changed=replace, worker=workers,
+                                                    salvage=salvage)
+                else:
+                    summary.files.append(load_file(warehouse, source, progress, max_document,
+                                                   replace=replace, worker=workers,
+                                                   salvage=salvage))
         finally:
             if workers is not None:
                 summary.parallel = workers.started
@@ -137,6 +130,9 @@ class _Workers:
 
             self.worker = MappingWorker(self.db_path)
         return self.worker.read(job)
+
+    def resume(self) -> None:
+        self.worker.resume()
 
     def close(self) -> None:
         if self.worker is not None:
@@ -208,85 +204,3 @@ def _wanted(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size
     outcome.note = (f"content changed since it was loaded on {previous[3]}: "
                     "left out; build with --replace to load it instead of the old content")
     return False, None
-
-
-class FileWriter:
-    """The writing side: applies a file's events to the warehouse."""
-
-    def __init__(self, warehouse: Warehouse, job: FileJob, outcome: FileOutcome, size: int,
-                 sha256: str, progress: Progress) -> None:
-        self.warehouse = warehouse
-        self.job = job
-        self.outcome = outcome
-        self.size = size
-        self.sha256 = sha256
-        self.progress = progress
-        self.bytes_reported = 0
-        self.replacing: int | None = None  # ledger id of the old content of this path
-
-    def __call__(self, event: object) -> None:
-        if isinstance(event, Opened):
-            self.opened(event)
-        elif isinstance(event, Batch):
-            self.write(event.rows)
-            self.advance(event.bytes_read)
-        elif isinstance(event, Finished):
-            self.finished(event)
-        else:
-            raise TypeError(f"unexpected event {event!r}")
-
-    def advance(self, bytes_read: int) -> None:
-        self.progress.advance(bytes_read - self.bytes_reported)
-        self.bytes_reported = bytes_read
-
-    def opened(self, event: Opened) -> None:
-        self.outcome.format, self.outcome.compression = event.format, event.compression
-        self.warehouse.begin()
-        if self.replacing is not None:
-            self.warehouse.remove_source(self.replacing)
-            self.outcome.note = "replaced the content loaded before from this path"
-        self.warehouse.add_source(
-            source_id=self.job.source_id, path=self.job.display, size=self.size,
-            sha256=self.sha256, format=event.format, compression=event.compression,
-            node=self.job.node, database_name=event.database, collection=event.collection)
-
-    def write(self, rows) -> None:
-        try:
-            written, values = self.warehouse.write(rows)
-        except (sqlite3.InterfaceError, sqlite3.ProgrammingError) as error:
-            # a value of a type no column can hold (a date or Decimal128 where a
-            # number belongs): the file fails, the build goes on
-            raise WarehouseError(f"a value SQLite cannot store: {error}") from None
-        self.outcome.rows += written
-        self.outcome.values += values
-
-    def finished(self, event: Finished) -> None:
-        counts, outcome = event.counts, self.outcome
-        for name in ("documents", "runs", "duplicates", "conflicts", "disagreements", "skipped",
-                     "rows", "values"):  # rows and values: what CSV handlers wrote themselves
-            setattr(outcome, name, getattr(outcome, name) + getattr(counts, name))
-        outcome.unknown_collections.update(counts.unknown_collections)
-        outcome.errors = counts.errors
-        if counts.skipped:
-            outcome.status = "salvaged"
-        outcome.note = counts.note or outcome.note
-        outcome.raw_bytes = event.raw_bytes
-        self.advance(event.bytes_read)
-        self.record_dump(event)
-        self.warehouse.finish_source(
-            self.job.source_id, documents=outcome.documents, runs=outcome.runs,
-            duplicates=outcome.duplicates, conflicts=outcome.conflicts, skipped=outcome.skipped,
-            rows_written=outcome.rows, values_written=outcome.values)
-        self.warehouse.commit()
-
-    def record_dump(self, event: Finished) -> None:
-        """What a mongodump file says about its namespaces (schemas/003_dumps.sql)."""
-        if event.header is not None:
-            self.warehouse.query("UPDATE source SET dump_header = ? WHERE source_id = ?",
-                                 (event.header, self.job.source_id))
-        for ns in event.namespaces:
-            self.warehouse.query(
-                "INSERT INTO source_namespace (source_id, database_name, collection, "
-                "documents, type, metadata) VALUES (?, ?, ?, ?, ?, ?)",
-                (self.job.source_id, ns.database, ns.collection, ns.documents, ns.type,
-                 ns.metadata))

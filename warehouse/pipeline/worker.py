@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator
 
 from ..errors import WarehouseError
 from ..store import Warehouse
-from .loading import FileJob, Finished, NeedsWriter, read_file
+from .events import FileJob, NeedsWriter
+from .reading import read_file
 
 QUEUE_BATCHES = 4  # batches in flight between the processes
 POLL_SECONDS = 1.0
@@ -31,6 +32,20 @@ class _Failed:
 
 class _Orphaned(Exception):
     """The main process is gone (killed): the worker ends too."""
+
+
+class _Abandoned(Exception):
+    """The writer gave up on the job while the worker waited for it."""
+
+
+class _JobDone:
+    """The last event of every job that did not fail."""
+
+
+# Tokens on the task queue besides jobs: the writer applied a container's member
+# (the worker may read the next one), or it gave up on the job.
+_RESUME = "resume"
+_ABANDON = "abandon"
 
 
 def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.Queue) -> None:
@@ -49,13 +64,23 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
     def emit(event: object) -> None:
         wait(lambda: events.put(event, timeout=POLL_SECONDS))
 
+    def wait_for_writer() -> None:
+        if wait(lambda: tasks.get(timeout=POLL_SECONDS)) != _RESUME:
+            raise _Abandoned
+
     warehouse = Warehouse(db_path, read_only=True)
     try:
         while (job := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
+            if job in (_RESUME, _ABANDON):
+                continue  # meant for a job that has ended
             try:
-                read_file(job, warehouse, emit, in_worker=True)  # type: ignore[arg-type]
+                read_file(job, warehouse, emit, in_worker=True,  # type: ignore[arg-type]
+                          wait=wait_for_writer)
+                emit(_JobDone())
             except (WarehouseError, NeedsWriter) as error:
                 emit(_Failed(error))
+            except _Abandoned:
+                emit(_JobDone())
             except _Orphaned:
                 raise
             except BaseException as error:  # reported in the main process, with its traceback
@@ -90,14 +115,20 @@ class MappingWorker:
                     if event.detail:
                         raise RuntimeError(f"{event.error}\n{event.detail}")
                     raise event.error
-                finished = isinstance(event, Finished)
-                yield event
-                if finished:
+                if isinstance(event, _JobDone):
+                    finished = True
                     return
+                yield event
         finally:
-            # The writer gave up on this file: skip what the worker still sends of it.
-            while not finished:
-                finished = isinstance(self._next(), (Finished, _Failed))
+            if not finished:
+                # The writer gave up on this file: skip what the worker still sends of it.
+                self.tasks.put(_ABANDON)
+                while not finished:
+                    finished = isinstance(self._next(), (_JobDone, _Failed))
+
+    def resume(self) -> None:
+        """The writer applied a container's member: the worker may read the next."""
+        self.tasks.put(_RESUME)
 
     def _next(self) -> object:
         while True:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import lzma
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
@@ -40,11 +41,14 @@ GUARD_CHUNK = 64 << 10
 
 
 class CountingReader(io.RawIOBase):
-    """A raw file that counts the bytes read from it (progress, error offsets)."""
+    """A raw file that counts the bytes read from it (progress, error offsets),
+    and hashes them when asked (a container's member: its identity is known
+    only once it is read)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: Any, hashed: bool = False) -> None:
         self._raw = raw
         self.bytes_read = 0
+        self.digest = hashlib.sha256() if hashed else None
 
     def readable(self) -> bool:
         return True
@@ -52,7 +56,14 @@ class CountingReader(io.RawIOBase):
     def readinto(self, buffer) -> int:  # type: ignore[override]
         n = self._raw.readinto(buffer) or 0  # type: ignore[attr-defined]
         self.bytes_read += n
+        if self.digest is not None and n:
+            self.digest.update(memoryview(buffer)[:n])
         return n
+
+    def drain(self) -> None:
+        """Read what nobody read, so that the count and the hash cover everything."""
+        while self.read(READ_BUFFER):
+            pass
 
     def close(self) -> None:
         self._raw.close()
@@ -116,7 +127,12 @@ class OpenedSource:
 
 def open_source(path: Path) -> OpenedSource:
     """Open ``path`` and undo its compression, whatever its name says."""
-    raw = CountingReader(open(path, "rb", buffering=0))
+    return open_stream(open(path, "rb", buffering=0))
+
+
+def open_stream(raw_file: Any, hashed: bool = False) -> OpenedSource:
+    """Undo the compression of a raw stream (a file, or a container's member)."""
+    raw = CountingReader(raw_file, hashed)
     buffered = io.BufferedReader(raw, READ_BUFFER)
     compression = sniff_compression(buffered.peek(8)[:8])
     stream: io.BufferedIOBase

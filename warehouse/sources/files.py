@@ -16,6 +16,9 @@ class SourceFile:
 
     path: Path
     node: str | None
+    # given as a PATH, or directly in a folder given, its node not set by --node:
+    # a container there names its node after itself
+    at_top: bool = False
 
     @property
     def display(self) -> str:
@@ -28,13 +31,14 @@ def find_sources(paths: list[str | Path], node: str | None = None) -> list[Sourc
     The node of a file is ``node`` when given; otherwise, for a directory
     argument, the first directory below it (``raw/node3/x.json`` -> ``node3``),
     and for a file argument, or a file directly in the directory, its parent
-    directory's name.
+    directory's name (a container there is named after itself instead:
+    ``pipeline.containers.container_node``).
     """
     found: list[SourceFile] = []
     for given in paths:
         root = Path(given)
         if root.is_file():
-            found.append(SourceFile(root, node or root.resolve().parent.name))
+            found.append(SourceFile(root, node or root.resolve().parent.name, node is None))
         elif root.is_dir():
             for dirpath, dirnames, filenames in os.walk(root):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -42,7 +46,8 @@ def find_sources(paths: list[str | Path], node: str | None = None) -> list[Sourc
                     if name.startswith("."):
                         continue
                     path = Path(dirpath) / name
-                    found.append(SourceFile(path, node or _node_below(root, path)))
+                    at_top = node is None and Path(dirpath) == root
+                    found.append(SourceFile(path, node or _node_below(root, path), at_top))
         else:
             raise WarehouseError("no such file or directory", path=str(root))
     return found

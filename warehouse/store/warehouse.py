@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .. import __version__
+from .containers import ContainerLedger
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 _MIGRATION = re.compile(r"^(\d{3})_[\w-]+\.sql$")
@@ -51,6 +52,10 @@ REMOVE_SOURCE = (
     "DELETE FROM conflict WHERE source_id = :source",
     "DELETE FROM skipped WHERE source_id = :source",
     "DELETE FROM source_namespace WHERE source_id = :source",
+    # a container whose member was found to hold this content must read it again
+    "UPDATE container SET complete = 0 WHERE container_id IN "
+    "(SELECT container_id FROM container_member WHERE source_id = :source)",
+    "DELETE FROM container_member WHERE source_id = :source",
     "DELETE FROM source WHERE source_id = :source",
 )
 
@@ -68,7 +73,7 @@ def schema_version() -> int:
     return migrations()[-1][0]
 
 
-class Warehouse:
+class Warehouse(ContainerLedger):
     """A warehouse file, opened for building (or read-only, beside a build)."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:

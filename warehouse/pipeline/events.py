@@ -1,0 +1,128 @@
+"""What passes from the reading side of a build to its writing side.
+
+The reading side (``loading``, ``unpack``) emits events in order, in this
+process or from the worker process; the writing side (``build``,
+``containers``) applies them: one transaction per source (a file, or a
+member of a container).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import WarehouseError
+from ..formats.dumpdir import DumpNamespace
+from ..profiles.interface import LoadCounts
+
+
+@dataclass
+class FileOutcome(LoadCounts):
+    """What became of one input file."""
+
+    path: str
+    status: str  # loaded, skipped (already in the ledger), companion, empty, changed, failed
+    node: str | None = None
+    format: str | None = None
+    compression: str | None = None
+    input_bytes: int = 0  # on disk
+    raw_bytes: int = 0  # decompressed
+    error: WarehouseError | None = None
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to read, with the keys its rows start from."""
+
+    path: Path  # on disk; for a container's member, its path inside the container
+    display: str  # as messages and the ledger name it: path, or container!member
+    node: str | None
+    source_id: int
+    ids: Any  # the profile's next keys
+    max_document: int
+    salvage: bool = False  # keep the intact records of a damaged file
+    container: tuple[int, str] | None = None  # a container's identity (size, sha256)
+
+
+@dataclass
+class Opened:
+    format: str
+    compression: str
+    database: str | None
+    collection: str | None
+
+
+@dataclass
+class Batch:
+    rows: Any  # the profile's pending rows per table
+    bytes_read: int  # of the file on disk, for progress
+
+
+@dataclass
+class Finished:
+    counts: FileOutcome
+    header: str | None
+    namespaces: list[DumpNamespace]
+    raw_bytes: int
+    bytes_read: int
+    # a member's identity, known once it is read whole: (size, sha256) of its stored bytes
+    identity: tuple[int, str] | None = None
+
+
+# -- containers: each member is a source of its own ---------------------------------------
+
+
+@dataclass
+class ContainerStarted:
+    """A container (or a container inside one, ``member`` naming it) is being read."""
+
+    kind: str  # tar, zip
+    compression: str
+    member: str | None = None  # its path in the container holding it, when nested
+
+
+@dataclass
+class MemberStarted:
+    """A member is about to be read as a source: ``job`` names and numbers it."""
+
+    job: FileJob
+    member: str  # path inside the top container (nested: "inner.tar!path")
+    stored_size: int  # as the container says
+
+
+@dataclass
+class MemberDone:
+    """A member that loads nothing: not a file, unsafe, a companion, already loaded, failed."""
+
+    display: str
+    member: str
+    status: str  # unsafe, companion, known, failed, salvaged, empty, container
+    note: str = ""
+    error: WarehouseError | None = None
+    identity: tuple[int, str] | None = None  # (size, sha256), where it was read
+
+
+@dataclass
+class CompanionLate:
+    """A dump's metadata file or prelude met after the .bson it describes was loaded."""
+
+    bson_display: str  # the source it describes
+    kind: str  # metadata, prelude
+    text: str
+
+
+@dataclass
+class ContainerFinished:
+    """The end of a container: ``error`` when it could not be read to its end."""
+
+    error: WarehouseError | None = None
+    identity: tuple[int, str] | None = None  # of a nested container's stored bytes
+    member: str | None = None
+
+
+Emit = Callable[[Any], None]
+
+
+class NeedsWriter(Exception):
+    """Raised in a worker for a file only the writing process can load."""

@@ -1,0 +1,39 @@
+"""The reading side's entry: one file on disk, or one container of files.
+
+The same code runs in the main process or in the worker process.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..sources import DECOMPRESSION_ERRORS, open_source
+from ..sources.containers import HEAD, container_kind
+from ..store import Warehouse
+from .events import Emit, FileJob
+from .loading import damaged, read_stream
+from .unpack import ContainerReader
+
+
+def _no_wait() -> None:
+    """In one process the writer has applied every event before the next is read."""
+
+
+def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = False,
+              wait: Callable[[], None] = _no_wait) -> None:
+    """Read one file (or every member of a container) and emit its events.
+
+    A damaged file raises WarehouseError; a container reports its damaged
+    members as events and raises only where it cannot be read any further.
+    ``wait`` returns once the writer has applied what was emitted (a worker
+    waits for it between a container's members).
+    """
+    with open_source(job.path) as opened:
+        try:
+            kind = container_kind(opened.stream.peek(HEAD)[:HEAD])  # type: ignore[attr-defined]
+            if kind is None:
+                read_stream(job, warehouse, emit, opened, in_worker)
+            else:
+                ContainerReader(job, warehouse, emit, in_worker, wait).read(opened, kind)
+        except DECOMPRESSION_ERRORS as error:
+            raise damaged(error, job.display, opened) from None

@@ -1,0 +1,238 @@
+"""The reading side for containers: every member of a tar or zip read as a source of its own.
+
+Members are read where they are, in the container's order: a tar front to
+back once, a zip through its central directory; only a zip inside another
+container (or compressed as a whole) is first copied to a temporary file.
+Each member that holds data goes through ``loading.read_stream`` like a file
+(``container!member`` in messages and the ledger), its bytes hashed on the
+way: its identity is known once it is read, and the writing side then keeps
+it or, if the same content was loaded before, rolls it back.
+
+A mongodump folder's companions (``metadata.json``, ``prelude.json``) may come
+before or after their ``.bson`` in a tar: those met before are kept in memory
+for it, those met after are sent to the writer to complete what it stored.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO, Callable, Iterator
+
+from ..errors import WarehouseError
+from ..formats.dumpdir import MAX_METADATA, is_bson_name, is_companion
+from ..sources import DECOMPRESSION_ERRORS, OpenedSource, open_stream
+from ..sources.containers import HEAD, Member, Spool, container_kind, tar_members, zip_members
+from ..sources.zip import ZIP_ERRORS
+from ..store import Warehouse
+from .companions import MemberCompanions
+from .events import (CompanionLate, ContainerFinished, ContainerStarted, Emit, FileJob,
+                     MemberDone, MemberStarted, NeedsWriter)
+from .loading import damaged, read_stream
+
+
+class AwaitWriter:
+    """Emitted after a member was read: the writer commits it before the next is read
+    (so that the next member's runs are told from the ones it stored)."""
+
+
+class _MemberBytes(io.RawIOBase):
+    """A member's stored bytes. Trouble reading them is the container's damage (a
+    tar's stream cut short, its decompression failing), or, in a zip, the member's
+    (a CRC mismatch, bad deflate data): ``broken`` tells which."""
+
+    def __init__(self, data: Any, container: "_Container", member: str) -> None:
+        self.data = data
+        self.container = container
+        self.member = member
+        self.broken: WarehouseError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def,override]
+        try:
+            chunk = self.data.read(len(buffer))
+        except WarehouseError as error:  # a tar cut short: located in the container
+            self.broken = error
+            raise
+        except ZIP_ERRORS as error:
+            raise WarehouseError(f"damaged zip member: {error}", salvageable=False) from None
+        except DECOMPRESSION_ERRORS as error:
+            if self.container.kind == "zip":
+                raise WarehouseError(f"damaged zip member: {error}", salvageable=False) from None
+            self.broken = damaged(error, self.container.display, self.container.opened)
+            self.broken.message += f" (while reading member {self.member})"
+            raise self.broken from None
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+class _Container:
+    """One container being read (the top one, or one inside it)."""
+
+    def __init__(self, kind: str, display: str, opened: OpenedSource, prefix: str) -> None:
+        self.kind = kind
+        self.display = display  # as messages name it
+        self.opened = opened  # its decompressed stream
+        self.prefix = prefix  # of its members' keys in the top container ("inner.tar!")
+
+
+class ContainerReader:
+    """Reads a container's members and emits their events."""
+
+    def __init__(self, job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool,
+                 wait: Callable[[], None]) -> None:
+        self.job = job
+        self.warehouse = warehouse
+        self.emit = emit
+        self.in_worker = in_worker
+        self.wait = wait
+        self.next_source_id = job.source_id
+        self.companions = MemberCompanions()
+        self.loaded_bson: dict[str, str] = {}  # key of a .bson member -> its display
+        self.spool: Spool | None = None
+        self.top: OpenedSource | None = None
+
+    def read(self, opened: OpenedSource, kind: str) -> None:
+        """The whole container; raise WarehouseError where it is damaged."""
+        self.top = opened
+        self.emit(ContainerStarted(kind, opened.compression))
+        try:
+            container = _Container(kind, self.job.display, opened, "")
+            self.members(container, self._entries(container))
+        finally:
+            if self.spool is not None:
+                self.spool.close()
+        self.emit(ContainerFinished())
+
+    def _entries(self, container: _Container) -> Iterator[Member]:
+        if container.kind == "tar":
+            return tar_members(container.opened.stream, container.display)
+        if container.opened.compression == "none" and not container.prefix:
+            return zip_members(open(self.job.path, "rb"), container.display)
+        self.spool = self.spool or Spool()  # a zip is read from its end: it needs a file
+        copy = self.spool.copy(container.opened.stream, container.display)
+        return zip_members(open(copy, "rb"), container.display)
+
+    def members(self, container: _Container, entries: Iterator[Member]) -> None:
+        for member in entries:
+            if member.kind == "directory":
+                continue
+            key = container.prefix + member.name
+            display = f"{container.display}!{member.name}"
+            if member.problem is not None or member.open is None:
+                self.emit(MemberDone(display, key, "unsafe", member.problem or "not readable"))
+            elif self.warehouse.known_member(self.job.container, key):
+                self.emit(MemberDone(display, key, "skipped",
+                                     "already loaded from this same container"))
+            elif member.size == 0 and is_bson_name(member.name):
+                # mongodump writes an empty collection as an empty file
+                self.emit(MemberDone(display, key, "empty", "empty collection", None, (0, "")))
+            elif is_companion(member.name):
+                self.companion(container, member, key, display)
+            else:
+                self.member(container, member, key, display)
+            self.companions.seen(key)
+
+    def companion(self, container: _Container, member: Member, key: str, display: str) -> None:
+        try:
+            with _OpenedMember(container, member, key, display) as (opened, data):
+                raw = opened.stream.read(MAX_METADATA + 1)
+                if len(raw) > MAX_METADATA:
+                    raise WarehouseError(f"metadata file larger than {MAX_METADATA} bytes",
+                                         display)
+                identity = _identity(opened, data)
+        except WarehouseError as error:
+            self.emit(MemberDone(display, key, "failed", "", error.located(display)))
+            if data.broken is not None:
+                raise ContainerBroken(data.broken, key) from None
+            return
+        text = raw.decode("utf-8", "replace")
+        kind, describes = self.companions.add(PurePosixPath(key), text)
+        for bson_key, bson_display in self.loaded_bson.items():
+            if describes(bson_key):
+                self.emit(CompanionLate(bson_display, kind, text))
+        self.emit(MemberDone(display, key, "companion", "", None, identity))
+
+    def member(self, container: _Container, member: Member, key: str, display: str) -> None:
+        job = replace(self.job, path=Path(key), display=display, source_id=self.next_source_id,
+                      container=None)
+        opening = _OpenedMember(container, member, key, display)
+        try:
+            with opening as (opened, data):
+                nested = container_kind(opened.stream.peek(HEAD)[:HEAD])  # type: ignore[attr-defined]
+                if nested is not None:
+                    self.nested(nested, display, opened, key)
+                    return
+                self.next_source_id += 1
+                self.emit(MemberStarted(job, key, member.size))
+                read_stream(job, self.warehouse, self.emit, opened, self.in_worker,
+                            companions=self.companions, progress=self._progress,
+                            identity=lambda: _identity(opened, data))
+            if is_bson_name(member.name):
+                self.loaded_bson[self.companions.bson_key(key)] = display
+        except NeedsWriter:
+            raise
+        except WarehouseError as error:
+            self.emit(MemberDone(display, key, "failed", "", error.located(display)))
+        self.emit(AwaitWriter())
+        self.wait()
+        if opening.data is not None and opening.data.broken is not None:
+            raise ContainerBroken(opening.data.broken, key)
+
+    def nested(self, kind: str, display: str, opened: OpenedSource, key: str) -> None:
+        """A container inside this one: its members are read in turn."""
+        self.emit(ContainerStarted(kind, opened.compression, key))
+        inner = _Container(kind, display, opened, key + "!")
+        self.members(inner, self._entries(inner))
+        self.emit(ContainerFinished(None, _identity(opened), key))
+
+    def _progress(self) -> int:
+        return self.top.raw.bytes_read if self.top is not None else 0
+
+
+class _OpenedMember:
+    """``with``: a member's stream, decompressed by its own magic, hashed as stored."""
+
+    def __init__(self, container: _Container, member: Member, key: str, display: str) -> None:
+        self.container, self.member, self.key, self.display = container, member, key, display
+        self.data: _MemberBytes | None = None
+
+    def __enter__(self) -> tuple[OpenedSource, _MemberBytes]:
+        assert self.member.open is not None
+        try:
+            raw = self.member.open()
+        except WarehouseError as error:
+            raise error.located(self.display) from None
+        self.data = _MemberBytes(raw, self.container, self.key)
+        self.opened = open_stream(self.data, hashed=True)
+        return self.opened, self.data
+
+    def __exit__(self, *exc: object) -> None:
+        self.opened.close()
+
+
+class ContainerBroken(WarehouseError):
+    """The container cannot be read past a member (already reported with it)."""
+
+    def __init__(self, error: WarehouseError, member: str) -> None:
+        super().__init__(error.message, error.path, error.line, error.offset, False)
+        self.member = member
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_broken, (self.message, self.path, self.offset, self.member))
+
+
+def _broken(message: str, path: str | None, offset: int | None, member: str) -> ContainerBroken:
+    return ContainerBroken(WarehouseError(message, path, offset=offset), member)
+
+
+def _identity(opened: OpenedSource, data: _MemberBytes | None = None) -> tuple[int, str]:
+    """(size, sha256) of a member's stored bytes: what is left is read first, unless
+    the container broke inside it (then of what could be read)."""
+    if data is None or data.broken is None:
+        opened.raw.drain()
+    digest = opened.raw.digest
+    return opened.raw.bytes_read, digest.hexdigest() if digest is not None else ""
