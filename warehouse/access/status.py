@@ -32,6 +32,14 @@ def status(db_path: str | Path) -> dict[str, Any]:
                                                           AND s.loaded_at >= f.failed_at)
             ORDER BY path""").fetchall()
         tables = _tables(db)
+        containers = db.execute("""
+            SELECT c.path, c.kind, c.compression, c.node, c.complete, c.error,
+                   count(m.member) AS members,
+                   sum(m.status IN ('loaded', 'salvaged')) AS loaded,
+                   sum(m.status = 'known') AS known,
+                   sum(m.status IN ('failed', 'unsafe')) AS problems
+            FROM container AS c LEFT JOIN container_member AS m USING (container_id)
+            GROUP BY c.container_id ORDER BY c.path""").fetchall() if "container" in tables else []
         counts = {name: db.execute(f"SELECT count(*) FROM \"{name}\"").fetchone()[0]
                   for name in tables}
         return {
@@ -43,6 +51,8 @@ def status(db_path: str | Path) -> dict[str, Any]:
             "conflicts": counts.get("conflict", 0),
             "last_build": max((row["last_loaded"] for row in by_source), default=None),
             "sources": [dict(row) for row in by_source],
+            # tar and zip files: their members are sources of their own ("container!member")
+            "containers": [dict(row) for row in containers],
             # files whose last attempt failed and that have not loaded since
             "failing_files": [dict(row) for row in failing],
             "rows_per_table": counts,
@@ -64,6 +74,15 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"{row['node']:<18} {row['format']:<32} {row['files']:>6} "
                      f"{row['bytes'] / 1e6:>9.1f} {row['runs']:>8} {row['duplicates']:>6} "
                      f"{row['rows']:>11}")
+    if report.get("containers"):
+        lines += ["", f"{len(report['containers'])} containers (members holding data are "
+                      "sources above, named container!member):"]
+        for row in report["containers"]:
+            state = "complete" if row["complete"] else "incomplete: " + (row["error"] or "")
+            lines.append(f"  {row['path']} ({row['kind']}, {row['compression']}, node "
+                         f"{row['node']}): {row['members']} members, {row['loaded'] or 0} loaded, "
+                         f"{row['known'] or 0} already loaded elsewhere, "
+                         f"{row['problems'] or 0} failed or unsafe; {state}")
     if report["failing_files"]:
         lines += ["", f"{len(report['failing_files'])} files failed to load and have not loaded since:"]
         lines += [f"  {row['error']}" for row in report["failing_files"]]

@@ -67,15 +67,16 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
           replace: bool, salvage: bool, jobs: int | None, quiet: bool, verbose: bool) -> None:
     """Load every file under PATHS (files or folders, any compression) into DB.
 
-    Files already loaded (same size and sha256) are skipped. A damaged file
-    loads nothing and is reported; the others still load. A run already
-    stored is counted as a duplicate when its content is the same, and kept
-    in the `conflict` table when it differs. Exit code 1 when any file failed
-    or changed since it was loaded (see --replace), or had parts left out
-    (see --salvage).
+    Tar and zip files are read as folders, without unpacking: each member is
+    loaded like a file (named container!member). Files already loaded (same
+    size and sha256) are skipped. A damaged file loads nothing and is
+    reported; the others still load. A run already stored is counted as a
+    duplicate when its content is the same, and kept in the `conflict` table
+    when it differs. Exit code 1 when any file failed or changed since it was
+    loaded (see --replace), had parts left out (see --salvage), or was a
+    container member never read (a link, a device, a path leaving the
+    container).
     """
-    from ..sources import find_sources
-
     try:
         sources = find_sources(list(paths), node)
     except WarehouseError as error:
@@ -96,7 +97,7 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     for outcome in summary.salvaged:
         for damage in outcome.errors:
             click.echo(f"{damage} (left out, the rest of the file loaded)", err=True)
-    for outcome in summary.changed:
+    for outcome in summary.left_out:
         click.echo(f"{outcome.path}: {outcome.note}", err=True)
     if not quiet:
         _print_summary(summary, db_path, verbose)

@@ -65,15 +65,17 @@ def _surely_bson(head: bytes, max_document: int) -> bool:
 
 def detect(stream: BinaryIO, path: Path, max_document: int = DEFAULT_MAX_DOCUMENT,
            on_bad_line: OnBadLine | None = None, csv_headers: CsvHeaders | None = None,
-           companions: Companions = ON_DISK) -> Detected:
+           companions: Companions = ON_DISK, display: str | None = None) -> Detected:
     """Recognise the format of a decompressed stream and start reading it.
 
     ``on_bad_line``: for line formats, a malformed line goes there and reading
     goes on (salvage mode); other formats stop at their first damage.
     ``csv_headers``: the CSV files a profile knows (none without it).
     ``companions``: where a mongodump ``.bson`` file's metadata and prelude are.
+    ``display``: how messages name the stream (``path`` by default; a
+    container's member is ``container!member``, its ``path`` the member's).
     """
-    name = str(path)
+    name = display or str(path)
     head = _peek(stream, HEAD)
     bson_name = is_bson_name(path)
     if not head and not bson_name:
@@ -81,7 +83,7 @@ def detect(stream: BinaryIO, path: Path, max_document: int = DEFAULT_MAX_DOCUMEN
     if looks_like_archive(head):
         return _archive(stream, name, max_document)
     if not head or _surely_bson(head, max_document):
-        return _bson(stream, path, max_document, companions)
+        return _bson(stream, path, name, max_document, companions)
     text = head.lstrip()
     if text[:1] == b"{" and (len(text) == 1 or text[1] in _JSON_AFTER_BRACE):
         return Detected("mongoexport-jsonl",
@@ -89,16 +91,17 @@ def detect(stream: BinaryIO, path: Path, max_document: int = DEFAULT_MAX_DOCUMEN
     if text[:1] == b"[":
         return Detected("mongoexport-array", read_json_array(stream, name, max_document))
     if bson_name or looks_like_bson(head, max_document):
-        return _bson(stream, path, max_document, companions)
+        return _bson(stream, path, name, max_document, companions)
     if csv_headers is not None and looks_like_csv(head):  # told by their header
         export, records = open_csv(stream, name, csv_headers)
         return Detected(export.format, records)
     raise WarehouseError(f"unknown format: starts with {head[:16]!r}", name, offset=0)
 
 
-def _bson(stream: BinaryIO, path: Path, max_document: int, companions: Companions) -> Detected:
+def _bson(stream: BinaryIO, path: Path, name: str, max_document: int,
+          companions: Companions) -> Detected:
     """A ``.bson`` file; its namespace and metadata when named like mongodump's."""
-    records = read_bson(stream, str(path), max_document)
+    records = read_bson(stream, name, max_document)
     if not is_bson_name(path):
         return Detected("mongodump-bson", records)
     namespace = bson_file_namespace(path, companions)

@@ -57,8 +57,10 @@ class BuildSummary:
         return [f for f in self.files if f.status == "failed"]
 
     @property
-    def changed(self) -> list[FileOutcome]:
-        return [f for f in self.files if f.status == "changed"]
+    def left_out(self) -> list[FileOutcome]:
+        """Left out, with a reason in their note: a file whose content changed, a
+        container's unsafe member, a container not read to its end."""
+        return [f for f in self.files if f.status in ("changed", "unsafe", "incomplete")]
 
     @property
     def salvaged(self) -> list[FileOutcome]:
@@ -66,8 +68,8 @@ class BuildSummary:
 
     @property
     def ok(self) -> bool:
-        """No damaged input (failed or salvaged) and no file left out as changed."""
-        return not self.failed and not self.changed and not self.salvaged
+        """No damaged input (failed or salvaged) and nothing left out."""
+        return not self.failed and not self.left_out and not self.salvaged
 
 
 def default_jobs() -> int:

@@ -30,10 +30,11 @@ FLUSH_ROWS = 20_000  # pending rows per batch: bounds memory, keeps the writer b
 
 
 def detect(stream: BinaryIO, path: Path, max_document: int = DEFAULT_MAX_DOCUMENT,
-           on_bad_line: OnBadLine | None = None, companions: Companions = ON_DISK) -> Detected:
+           on_bad_line: OnBadLine | None = None, companions: Companions = ON_DISK,
+           display: str | None = None) -> Detected:
     """The format of a decompressed stream, knowing the profile's CSV files."""
     return detect_format(stream, path, max_document, on_bad_line, profile.csv_headers,
-                         companions)
+                         companions, display)
 
 
 def writes_directly(format_name: str) -> bool:
@@ -64,7 +65,7 @@ def read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened: OpenedSo
     ctx = LoadContext(job.display, warehouse, job.source_id, job.node, job.ids,
                       profile.new_rows(), counts, None, csv_runs=warehouse.has_csv_only_runs())
     on_bad_line = (lambda error, raw: skip(ctx, error, raw)) if job.salvage else None
-    detected = detect(stream, job.path, job.max_document, on_bad_line, companions)
+    detected = detect(stream, job.path, job.max_document, on_bad_line, companions, job.display)
     if in_worker and writes_directly(detected.format):
         raise NeedsWriter(detected.format)
     emit(Opened(detected.format, opened.compression, detected.database, detected.collection))
