@@ -151,8 +151,7 @@ class _Database:
     def _new_extent(self, ns: _Ns, length: int) -> _Extent:
         if not self.sizes or self.unused[-1] + length > self.sizes[-1] - 16:
             size = min(self.options.file_size << len(self.sizes), self.options.max_file_size)
-            if HEADER_SIZE + length > size - 16:
-                raise ValueError(f"an extent of {length} bytes does not fit a {size}-byte file")
+            size = max(size, HEADER_SIZE + length + 16 + 0xFFF & ~0xFFF)  # grown to fit, as mongod
             self.sizes.append(size)
             self.unused.append(HEADER_SIZE)
         extent = _Extent(len(self.sizes) - 1, self.unused[-1], length, ns.name)
