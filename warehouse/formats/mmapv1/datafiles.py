@@ -41,6 +41,7 @@ class DataFile:
     mm: mmap.mmap
     size: int  # bytes actually on disk
     header: FileHeader
+    view: memoryview  # documents are decoded from slices of it, without a copy
 
     @property
     def name(self) -> str:
@@ -65,7 +66,7 @@ def _open(number: int, path: Path) -> DataFile:
         what = ("a preallocated file that was never used" if header.version == 0
                 else "not a MongoDB 2.0-3.0 MMAPv1 data file (expected 4.5 or 4.6)")
         raise WarehouseError(f"data file version {header}: {what}", path=spath, offset=0)
-    return DataFile(number, path, mm, size, header)
+    return DataFile(number, path, mm, size, header, memoryview(mm))
 
 
 class DataFiles:
@@ -78,7 +79,11 @@ class DataFiles:
 
     def close(self) -> None:
         for data_file in self._open.values():
-            data_file.mm.close()
+            data_file.view.release()
+            try:
+                data_file.mm.close()
+            except BufferError:  # a slice still held (by a traceback): unmapped when freed
+                pass
         self._open.clear()
 
     def locate(self, loc: DiskLoc, need: int, what: str, where: tuple[str, int]) -> DataFile:

@@ -44,11 +44,9 @@ def is_collection(name: str) -> bool:
     return "$" not in name or name.startswith("local.oplog.")
 
 
-def _node(mm: mmap.mmap, path: Path, offset: int) -> Namespace | str | None:
-    """The namespace in a node, None for an empty slot, or why the node was skipped."""
+def _node(mm: mmap.mmap, path: Path, offset: int) -> Namespace | str:
+    """The namespace in a used node, or why the node was skipped."""
     (stored,) = _HASH.unpack_from(mm, offset)
-    if stored == 0:
-        return None
     raw = mm[offset + 4: offset + 4 + NAME_SIZE]
     end = raw.find(b"\0")
     if end <= 0:
@@ -65,6 +63,17 @@ def _node(mm: mmap.mmap, path: Path, offset: int) -> Namespace | str | None:
     return Namespace(text, path, offset, NamespaceDetails.parse(mm, offset + DETAILS_OFFSET))
 
 
+def _used(mm: mmap.mmap, count: int) -> list[int]:
+    """Indexes of the nodes whose hash is not 0, found at C speed (most slots are empty).
+
+    The hashes are viewed as native ints: only "is it zero" is asked, which
+    holds in any byte order.
+    """
+    with memoryview(mm) as whole, whole[:count * NODE_SIZE] as nodes, \
+            nodes.cast("i") as ints, ints[::NODE_SIZE // 4] as hashes:
+        return [i for i, h in enumerate(hashes.tolist()) if h]
+
+
 def read_namespaces(path: Path) -> tuple[list[Namespace], list[str]]:
     """Every namespace of a ``.ns`` file, with a warning line per skipped node.
 
@@ -79,7 +88,7 @@ def read_namespaces(path: Path) -> tuple[list[Namespace], list[str]]:
                     f"namespace file of {size} bytes: too small for one {NODE_SIZE}-byte node",
                     path=str(path), offset=0)
             with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                found = [_node(mm, path, i * NODE_SIZE) for i in range(node_count(size))]
+                found = [_node(mm, path, i * NODE_SIZE) for i in _used(mm, node_count(size))]
     except OSError as exc:
         raise WarehouseError(f"cannot read the namespace file: {exc.strerror}",
                              path=str(path)) from exc

@@ -11,7 +11,7 @@ document is read: a pointer into another collection fails before it yields.
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from typing import Iterator, NamedTuple, cast
 
 from warehouse.errors import WarehouseError
 from warehouse.formats import Record
@@ -89,7 +89,7 @@ def _record(file: DataFile, extent: Extent, ofs: int, prev: int,
         raise WarehouseError(f"{here} of length {length} does not fit in extent {extent.loc}"
                              f" (which ends at {end:x})", path=path, offset=ofs)
     bson_ofs = ofs + RECORD_HEADER_SIZE
-    bson_len = document_length(file.mm[bson_ofs:bson_ofs + 4], path, bson_ofs, max_document)
+    bson_len = document_length(bytes(file.view[bson_ofs:bson_ofs + 4]), path, bson_ofs, max_document)
     if bson_len > length - RECORD_HEADER_SIZE:
         raise WarehouseError(f"BSON document of {bson_len} bytes runs past its record ({here},"
                              f" {length - RECORD_HEADER_SIZE} bytes of data)",
@@ -106,7 +106,7 @@ def _first_record(extent: Extent) -> int:
     return NULL_OFS if first.is_null else first.ofs
 
 
-def extent_documents(extent: Extent, max_document: int) -> Iterator[tuple[int, bytes]]:
+def extent_documents(extent: Extent, max_document: int) -> Iterator[tuple[int, memoryview]]:
     """(offset, raw BSON) of each live record of one extent, in chain order."""
     file, start = extent.file, extent.loc.ofs
     end = start + extent.header.length
@@ -123,7 +123,7 @@ def extent_documents(extent: Extent, max_document: int) -> Iterator[tuple[int, b
                                  f" {file.number}:{ofs:x}", path=path, offset=where)
         seen[slot >> 3] |= 1 << (slot & 7)
         next_ofs, bson_ofs, bson_len = _record(file, extent, ofs, prev, max_document)
-        yield bson_ofs, file.mm[bson_ofs:bson_ofs + bson_len]
+        yield bson_ofs, file.view[bson_ofs:bson_ofs + bson_len]
         prev, ofs, where = ofs, next_ofs, ofs + _NEXT_OFS
     last = extent.header.last_record
     if prev != (NULL_OFS if last.is_null else last.ofs):
@@ -140,7 +140,9 @@ def collection_records(ns: Namespace, files: DataFiles, database: str, collectio
     for extent in extent_chain(ns, files):
         path = str(extent.file.path)
         for offset, raw in extent_documents(extent, max_document):
-            yield Record(decode_document(raw, path, offset), None, offset, database, collection)
+            # bson.decode takes any buffer: no copy of the document
+            document = decode_document(cast(bytes, raw), path, offset)
+            yield Record(document, None, offset, database, collection)
             count += 1
     if count != ns.details.nrecords:
         raise WarehouseError(f"{ns.name}: the record chains hold {count} documents, but the"
