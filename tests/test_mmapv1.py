@@ -151,7 +151,7 @@ def test_extents_cross_data_files(tmp_path: Path) -> None:
 
 def test_smallfiles(tmp_path: Path) -> None:
     written = write_mmapv1_dir(tmp_path, {"sim": [CollectionSpec("runs", RUNS)]},
-                               WriterOptions(**SMALLFILES))  # type: ignore[arg-type]
+                               SMALLFILES)
     assert (tmp_path / "sim.0").stat().st_size == 16 * 1024 * 1024
     assert_golden(tmp_path, written, {("sim", "runs"): RUNS})
 

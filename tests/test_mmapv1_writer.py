@@ -101,7 +101,7 @@ def test_data_file_sizes_double(tmp_path: Path) -> None:
     sizes = [p.stat().st_size for p in written.files if p.suffix != ".ns"
              and p.name.startswith("test.")]
     assert sizes[:3] == [32 * 1024, 64 * 1024, 64 * 1024]
-    assert WriterOptions(**SMALLFILES).file_size == 16 * 1024 * 1024
+    assert SMALLFILES.file_size == 16 * 1024 * 1024 and SMALLFILES.max_file_size == 512 << 20
 
 
 def test_power_of_2_record_sizes() -> None:
@@ -134,3 +134,34 @@ def test_unclean_copy_files(tmp_path: Path) -> None:
     write_mmapv1_dir(clean, {"t": [CollectionSpec("c", DOCS)]})
     assert (clean / "mongod.lock").read_bytes() == b""
     assert not (clean / "journal").exists()
+
+
+def _node(ns: bytes, name: bytes) -> bytes:
+    """The node of a namespace, by scanning (killed nodes have hash 0 and a 0x7f first byte)."""
+    return next(ns[i:i + 628] for i in range(0, len(ns) - 627, 628)
+                if ns[i + 4:i + 4 + len(name) + 1] == name + b"\0")
+
+
+def test_catalog_indexes_capped_and_dropped(tmp_path: Path) -> None:
+    written = write_mmapv1_dir(tmp_path, {"test": [
+        CollectionSpec("c", DOCS), CollectionSpec("cap", DOCS[:5], capped_size=8192, capped_max=3),
+        CollectionSpec("gone", DOCS[:2], dropped=True)]})
+    ns = (tmp_path / "test.ns").read_bytes()
+    details = _node(ns, b"test.c")[132:]
+    (n_indexes,) = _int32s(details, 188, 1)
+    head, info = _int32s(details, 192, 2), _int32s(details, 200, 2)
+    spec_path, spec_offset, _ = written.documents[("test", "system.indexes")][0]
+    assert n_indexes == 1 and info == (int(spec_path.suffix[1:]), spec_offset - 16)
+    data = (tmp_path / f"test.{head[0]}").read_bytes()
+    assert bson.decode(data[head[1] + 16:][:_int32s(data, head[1] + 16, 1)[0]]) == {
+        "not_a_document": "B-tree bucket of test.c.$_id_"}
+    index_node = _node(ns, b"test.c.$_id_")
+    (head_extent,) = _int32s(data, head[1] + 4, 1)  # the bucket record's extentOfs
+    assert _int32s(index_node, 132, 2) == (head[0], head_extent)  # the index's firstExtent
+    capped = _node(ns, b"test.cap")[132:]
+    assert _int32s(capped, 352, 2) == (1, 3)  # isCapped, maxDocsInCapped
+    assert _int32s(capped, 16 + 8, 2) == (-2, 0)  # deletedList[1]: not computed yet
+    assert struct.unpack_from("<q", capped, 176) == (3,)
+    killed = _node(ns, b"\x7fest.gone")
+    assert _int32s(killed, 0, 1) == (0,)  # a dropped namespace's node is unused
+    assert _node(ns, b"test.$freelist")[132:140] != struct.pack("<ii", -1, 0)

@@ -30,7 +30,6 @@ BUCKET_SIZES = [0x20 << i for i in range(18)] + [0x1000000]  # 32 B to 4 MB, the
 NO_LIMIT = 0x7FFFFFFF
 NULL, INVALID = (-1, 0), (-2, 0)  # DiskLocs: none; "not computed yet" (capped)
 FILE_SIZE, MAX_FILE_SIZE = 64 * MB, 0x7FF00000  # 64 MB << N, up to 2047 MB
-SMALLFILES = dict(file_size=16 * MB, max_file_size=512 * MB)
 
 _HEADER = struct.Struct("<3i2ii")  # version, minor, fileLength, unused, unusedLength
 _EXTENT = struct.Struct("<I6i128si4i")
@@ -57,12 +56,15 @@ class WriterOptions:
     minor: int = 6  # 5: 4.5 (2.2 and earlier), 6: 4.6, 0x16: 3.0
     ns_size: int = 16 * MB  # --nssize
     file_size: int = FILE_SIZE  # <db>.0; each next file doubles, up to max_file_size
-    max_file_size: int = MAX_FILE_SIZE  # SMALLFILES gives --smallfiles' 16 MB and 512 MB
+    max_file_size: int = MAX_FILE_SIZE
     extent_size: int | None = None  # every extent this size; None: mongod's growth rule
     directory_per_db: bool = False
     preallocate: bool = False  # one more data file, all zeros, as mongod preallocates
     unclean: bool = False  # a lock file holding a pid, and a journal file
     torn: tuple[str, str] | None = None  # (db, coll): zero the end of its last live document
+
+
+SMALLFILES = WriterOptions(file_size=16 * MB, max_file_size=512 * MB)  # --smallfiles
 
 
 @dataclass
@@ -98,6 +100,7 @@ def record_size(bson_length: int, padding_factor: float, power_of_2: bool) -> in
 
 @dataclass
 class _Rec:
+    file: int
     ofs: int
     length: int
     raw: bytes
@@ -130,8 +133,8 @@ class _Ns:
     def capped(self) -> bool:
         return self.spec is not None and self.spec.capped_size is not None
 
-    def live(self) -> list[tuple[_Extent, _Rec]]:
-        return [(e, r) for e in self.extents for r in e.recs if r.live]
+    def live(self) -> list[_Rec]:
+        return [r for e in self.extents for r in e.recs if r.live]
 
 
 class _Database:
@@ -185,7 +188,7 @@ class _Database:
                 self._new_extent(ns, self._extent_size(ns, length))
                 ns.current = len(ns.extents) - 1
         extent = ns.extents[ns.current]
-        rec = _Rec(extent.free, length, raw)
+        rec = _Rec(extent.file, extent.free, length, raw)
         extent.recs.append(rec)
         return rec
 
@@ -227,7 +230,7 @@ def _catalog(db: _Database, users: list[_Ns]) -> None:
         index = db.add(ns.name[len(db.name) + 1:] + ".$_id_")
         # A B-tree bucket's bytes here: they parse as BSON, so a scan would "find" them.
         (head,) = db.fill(index, [{"not_a_document": f"B-tree bucket of {index.name}"}])
-        ns.indexes.append(((index.extents[0].file, head.ofs), (specs.extents[0].file, info.ofs)))
+        ns.indexes.append(((head.file, head.ofs), (info.file, info.ofs)))
         assert ns.spec is not None
         options: dict[str, Any] = {}
         if ns.capped:
@@ -248,9 +251,11 @@ def _catalog(db: _Database, users: list[_Ns]) -> None:
 def _free(ns: _Ns) -> dict[int, list[tuple[_Extent, int, int]]]:
     """The deleted lists: removed documents and each extent's free end, by size bucket.
 
-    A capped collection keeps them all on list 0.
+    A capped collection keeps them all on list 0; $freelist keeps none.
     """
     lists: dict[int, list[tuple[_Extent, int, int]]] = {}
+    if ns.name.endswith(".$freelist"):
+        return lists
     for extent in ns.extents:
         spaces = [(r.ofs, r.length) for r in extent.recs if not r.live]
         tail = extent.ofs + extent.length - extent.free
@@ -272,7 +277,7 @@ def _close_extents(ns: _Ns) -> None:
 def _details(ns: _Ns) -> bytes:
     """The 496-byte NamespaceDetails."""
     ends = [(e.file, e.ofs) for e in ns.extents] or [NULL]
-    live = [] if ns.name.endswith(".$freelist") else [r for _, r in ns.live()]
+    live = [] if ns.name.endswith(".$freelist") else ns.live()
     spec = ns.spec or CollectionSpec("", [])
     indexes = [x for head, info in ns.indexes for x in head + info]
     deleted = [NULL] * 19
@@ -311,10 +316,6 @@ class _Out:
             os.close(fd)
 
 
-def _loc(extent: _Extent | None) -> tuple[int, int]:
-    return NULL if extent is None else (extent.file, extent.ofs)
-
-
 def _write_extents(ns: _Ns, paths: list[Path], out: _Out) -> None:
     """Extent headers, live record chains, removed documents' bytes, deleted records."""
     chain = ns.extents
@@ -322,17 +323,16 @@ def _write_extents(ns: _Ns, paths: list[Path], out: _Out) -> None:
         path, live = paths[extent.file], [r for r in extent.recs if r.live]
         first = (extent.file, live[0].ofs) if live else NULL
         last = (extent.file, live[-1].ofs) if live else NULL
-        out.put(path, extent.ofs, _EXTENT.pack(
-            MAGIC, extent.file, extent.ofs, *_loc(chain[i + 1] if i + 1 < len(chain) else None),
-            *_loc(chain[i - 1] if i else None), extent.ns.encode(), extent.length, *first, *last))
+        xnext = (chain[i + 1].file, chain[i + 1].ofs) if i + 1 < len(chain) else NULL
+        xprev = (chain[i - 1].file, chain[i - 1].ofs) if i else NULL
+        out.put(path, extent.ofs, _EXTENT.pack(MAGIC, extent.file, extent.ofs, *xnext, *xprev,
+                                               extent.ns.encode(), extent.length, *first, *last))
         for j, rec in enumerate(live):
             links = (live[j + 1].ofs if j + 1 < len(live) else -1, live[j - 1].ofs if j else -1)
             out.put(path, rec.ofs, _RECORD.pack(rec.length, extent.ofs, *links) + rec.raw)
         for rec in extent.recs:
             if not rec.live:
                 out.put(path, rec.ofs + RECORD_HEADER, rec.raw)
-    if ns.name.endswith(".$freelist"):
-        return
     for deleted in _free(ns).values():
         for k, (extent, ofs, length) in enumerate(deleted):
             following = deleted[k + 1] if k + 1 < len(deleted) else None
@@ -419,8 +419,8 @@ def write_mmapv1_dir(directory: Path, databases: Mapping[str, Sequence[Collectio
             for ns in db.namespaces:
                 if not ns.killed and "$" not in ns.name:
                     written.documents[(name, ns.name[len(name) + 1:])] = [
-                        (paths[1 + e.file], r.ofs + RECORD_HEADER, len(r.raw))
-                        for e, r in ns.live()]
+                        (paths[1 + r.file], r.ofs + RECORD_HEADER, len(r.raw))
+                        for r in ns.live()]
             if options.torn is not None and options.torn[0] == name:
                 _tear(written.documents[options.torn], out)
     finally:

@@ -98,7 +98,8 @@ class DataFiles:
                     path=path, offset=offset)
             found = self._open[loc.file] = _open(loc.file, candidate)
         if loc.ofs < FILE_HEADER_SIZE:
-            raise WarehouseError(f"{what} {loc} points into the header of {found.name}",
+            into = "into the header of" if loc.ofs >= 0 else "before the start of"
+            raise WarehouseError(f"{what} {loc} points {into} {found.name}",
                                  path=path, offset=offset)
         end = loc.ofs + need
         if end > found.size:
