@@ -89,7 +89,8 @@ def test_data_file_header(tmp_path: Path, minor: int) -> None:
         _int32s(data, 0, 6)
     assert (version, version_minor) == (4, minor)
     assert file_length == len(data) == 64 * 1024 * 1024
-    assert unused_file == 0 and unused_ofs > 0x2000 and unused_length == file_length - unused_ofs - 16
+    assert unused_file == 0 and unused_ofs > 0x2000
+    assert unused_length == file_length - unused_ofs - 16
     assert data[unused_ofs:unused_ofs + 4096] == bytes(4096)
 
 

@@ -20,6 +20,7 @@ from warehouse.formats.bsonfile import MAX_DOCUMENT
 
 from .datafiles import DataFiles, list_data_files
 from .directory import find_databases, unclean_warning
+from .layout import USE_POWER_OF_2_SIZES
 from .namespaces import Namespace, is_collection, read_namespaces
 from .walk import collection_records
 
@@ -63,16 +64,15 @@ def is_mmapv1_dir(directory: Path) -> bool:
     return Path(directory).is_dir() and bool(find_databases(Path(directory)))
 
 
-def _metadata(ns: Namespace, options: dict[str, Any] | None) -> dict[str, Any]:
+def _metadata(ns: Namespace) -> dict[str, Any]:
+    """What the namespace's details say (``options`` come later, from system.namespaces)."""
     d = ns.details
     metadata: dict[str, Any] = {
         "nrecords": d.nrecords, "datasize": d.datasize, "capped": d.capped,
-        "padding_factor": d.padding_factor, "power_of_2_sizes": bool(d.user_flags & 1),
-        "indexes": d.n_indexes}
+        "padding_factor": d.padding_factor,
+        "power_of_2_sizes": bool(d.user_flags & USE_POWER_OF_2_SIZES), "indexes": d.n_indexes}
     if d.capped:
         metadata["max_docs"] = None if d.max_docs_in_capped == NO_LIMIT else d.max_docs_in_capped
-    if options is not None:
-        metadata["options"] = options
     return metadata
 
 
@@ -111,7 +111,7 @@ def _database(database: str, folder: Path, warnings: list[str]) -> list[Collecti
             continue
         name = ns.name[len(prefix):]
         collections.append(Collection(database, name, ns_path, files, name.startswith("system."),
-                                      _metadata(ns, None), ns))
+                                      _metadata(ns), ns))
     catalog = next((c for c in collections if c.name == "system.namespaces"), None)
     options = _options(catalog, warnings)
     for collection in collections:

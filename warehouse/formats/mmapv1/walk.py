@@ -89,7 +89,8 @@ def _record(file: DataFile, extent: Extent, ofs: int, prev: int,
         raise WarehouseError(f"{here} of length {length} does not fit in extent {extent.loc}"
                              f" (which ends at {end:x})", path=path, offset=ofs)
     bson_ofs = ofs + RECORD_HEADER_SIZE
-    bson_len = document_length(bytes(file.view[bson_ofs:bson_ofs + 4]), path, bson_ofs, max_document)
+    head = bytes(file.view[bson_ofs:bson_ofs + 4])
+    bson_len = document_length(head, path, bson_ofs, max_document)
     if bson_len > length - RECORD_HEADER_SIZE:
         raise WarehouseError(f"BSON document of {bson_len} bytes runs past its record ({here},"
                              f" {length - RECORD_HEADER_SIZE} bytes of data)",
