@@ -7,6 +7,7 @@ put them, never the reader's own output.
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import bson
 import pytest
 
 from warehouse.errors import WarehouseError
+from warehouse.formats.bsonfile import CODEC_OPTIONS
 from warehouse.formats.mmapv1 import (
     Collection,
     DataDirectory,
@@ -204,6 +206,26 @@ def test_preallocated_file_is_ignored(tmp_path: Path) -> None:
                                WriterOptions(preallocate=True))
     assert (tmp_path / "sim.1").read_bytes()[:8] == bytes(8)
     assert_golden(tmp_path, written, {("sim", "runs"): RUNS})
+
+
+def test_quantized_and_scribbled_as_2_6_wrote(tmp_path: Path) -> None:
+    """2.6 rounds record sizes to 1/16 of their bucket and marks deleted records 0xeeeeeeee."""
+    written = write_mmapv1_dir(tmp_path, {"sim": [CollectionSpec("runs", RUNS, delete=[2, 9])]},
+                               WriterOptions(quantize=True, scribble=True))
+    kept = [d for i, d in enumerate(RUNS) if i not in (2, 9)]
+    assert_golden(tmp_path, written, {("sim", "runs"): kept})
+
+
+def test_a_real_servers_layout_reads(tmp_path: Path) -> None:
+    """The layout of a 2.6 server's test.0 (see test_mmapv1_writer), documents with undefined."""
+    from test_mmapv1_writer import _test_js_document
+
+    raws = [_test_js_document(k) for k in range(10)]
+    written = write_mmapv1_dir(tmp_path, {"test": [CollectionSpec("small", raws)]},
+                               replace(SMALLFILES, quantize=True, scribble=True))
+    assert_golden(tmp_path, written, {("test", "small"): [bson.decode(r, CODEC_OPTIONS)
+                                                          for r in raws]})
+    assert [o for _, o, _ in written.documents[("test", "small")]][:2] == [0x20C0, 0x3EC0]
 
 
 def test_several_databases_in_one_directory(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from warehouse.mmapv1_writer import CollectionSpec, WriterOptions, Written, writ
 A_DOCS = [{"_id": i, "text": "a" * (300 + 11 * i)} for i in range(60)]
 B_DOCS = [{"_id": i, "b": [i, str(i)]} for i in range(15)]
 OPTIONS = WriterOptions(file_size=24 * 1024, max_file_size=24 * 1024, extent_size=8192,
-                        ns_size=64 * 1024)
+                        ns_size=64 * 1024, quantize=True, scribble=True)
 
 
 @dataclass

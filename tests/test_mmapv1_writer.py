@@ -7,11 +7,15 @@ not against the code it is meant to test.
 
 from __future__ import annotations
 
+import base64
 import struct
+from dataclasses import replace
 from pathlib import Path
 
 import bson
 import pytest
+from bson import SON, Binary, ObjectId, Regex
+from bson.datetime_ms import DatetimeMS
 
 from warehouse.formats.mmapv1.layout import namespace_hash as reader_hash
 from warehouse.formats.mmapv1.layout import node_count
@@ -166,3 +170,68 @@ def test_catalog_indexes_capped_and_dropped(tmp_path: Path) -> None:
     killed = _node(ns, b"\x7fest.gone")
     assert _int32s(killed, 0, 1) == (0,)  # a dropped namespace's node is unused
     assert _node(ns, b"test.$freelist")[132:140] != struct.pack("<ii", -1, 0)
+
+
+# -- a real server's files --------------------------------------------------------
+# digideskio/support-tools, mdb/test.sh, test.js and expected/: the text output
+# of a debugging tool run on the files of a 2.6 server (--smallfiles) after
+# test.js inserted 10 documents into test.small and 5000 into test.big.
+
+def _test_js_document(k: int) -> bytes:
+    """test.js's document (7648 bytes, as mdb/expected/mdb-cxrb dumps it), k-th insert."""
+    doc = SON([("_id", ObjectId(f"53c3d0990179ab0d6c5e95{0x47 + k:02x}")), ("number", 1.7),
+               ("hello", "world"), ("empty", {}), ("false", False),
+               ("array", [Binary(base64.b64decode("0123456789" * 1000), 0), None, True,
+                          {"nada": None}, Regex("^hello world$", "")]),
+               ("date", DatetimeMS(0))])
+    raw = bson.encode(doc)
+    undefined = raw.index(b"\x0a1\x00")  # array element "1" is undefined (0x06) in the shell
+    return raw[:undefined] + b"\x06" + raw[undefined + 1:]
+
+
+def test_namespace_nodes_where_a_real_server_put_them(tmp_path: Path) -> None:
+    """mdb/expected/mdb-cf: the node offsets of all six namespaces in test.ns."""
+    write_mmapv1_dir(tmp_path, {"test": [CollectionSpec("small", DOCS[:1]),
+                                         CollectionSpec("big", DOCS[:1])]})
+    ns = (tmp_path / "test.ns").read_bytes()
+    for name, offset in [(b"test.small.$_id_", 0x1D5290), (b"test.small", 0x797CB8),
+                         (b"test.big.$_id_", 0x829C18), (b"test.system.indexes", 0xB8E024),
+                         (b"test.system.namespaces", 0xC8888C), (b"test.big", 0xFCD5B4)]:
+        assert ns[offset + 4:offset + 5 + len(name)] == name + b"\0", name
+
+
+def test_data_file_as_a_real_server_wrote_it(tmp_path: Path) -> None:
+    """mdb/expected/mdb-x, mdb-s, mdb-cf, mdb-ci: extent, records, free space, index info."""
+    docs = [_test_js_document(k) for k in range(10)]
+    assert len(docs[0]) == 0x1DE0  # blen=1de0(7648)
+    write_mmapv1_dir(tmp_path, {"test": [CollectionSpec("small", docs)]},
+                     replace(SMALLFILES, quantize=True, scribble=True))
+    data = (tmp_path / "test.0").read_bytes()
+    # 0:2000: extent sig=41424344 loc=0:2000 next=-1:0 prev=-1:0 ns=test.small
+    #         len=1e000(122880) first=0:20b0 last=0:12eb0
+    assert _int32s(data, 0x2000, 7) == (0x41424344, 0, 0x2000, -1, 0, -1, 0)
+    assert data[0x2000 + 28:0x2000 + 39] == b"test.small\0"
+    assert _int32s(data, 0x2000 + 156, 5) == (0x1E000, 0, 0x20B0, 0, 0x12EB0)
+    # 20b0: record rlen=1e00(7680) ext=2000 next=3eb0 prev=-1 ... 12eb0: next=-1 prev=110b0
+    for k, doc in enumerate(docs):
+        ofs = 0x20B0 + k * 0x1E00
+        next_ofs = -1 if k == 9 else ofs + 0x1E00
+        prev_ofs = -1 if k == 0 else ofs - 0x1E00
+        assert _int32s(data, ofs, 4) == (0x1E00, 0x2000, next_ofs, prev_ofs)
+        assert data[ofs + 16:ofs + 16 + len(doc)] == doc
+    # 14cb0: record rlen=b350(45904) end=20000 ext=2000 next=-1 prev=0 blen=eeeeeeee
+    assert _int32s(data, 0x14CB0, 4) == (0xB350, 0x2000, -1, 0)
+    assert data[0x14CC0:0x14CC4] == b"\xee" * 4
+    # 20000: the next extent (system.indexes): rlen=41424344 as a record
+    assert _int32s(data, 0x20000, 1) == (0x41424344,)
+    node = (tmp_path / "test.ns").read_bytes()[0x797CB8:0x797CB8 + 628]
+    details = node[132:]
+    # namespace name=test.small first=0:2000 last=0:2000, ce=0:2000, cfn=-2:0
+    assert _int32s(details, 0, 4) == (0, 0x2000, 0, 0x2000)
+    assert _int32s(details, 372, 4) == (0, 0x2000, -2, 0)
+    # free[11]+0 0:14cb0, every other list empty
+    lists = _int32s(details, 16, 38)
+    assert [(b, lists[2 * b:2 * b + 2]) for b in range(19) if lists[2 * b] != -1] == [
+        (11, (0, 0x14CB0))]
+    # nIndexes=1; index 0: btree ... info 0:200b0
+    assert _int32s(details, 188, 1) == (1,) and _int32s(details, 200, 2) == (0, 0x200B0)

@@ -62,6 +62,8 @@ class WriterOptions:
     preallocate: bool = False  # one more data file, all zeros, as mongod preallocates
     unclean: bool = False  # a lock file holding a pid, and a journal file
     torn: tuple[str, str] | None = None  # (db, coll): zero the end of its last live document
+    quantize: bool = False  # 2.6: record sizes rounded up to 1/16 of their bucket
+    scribble: bool = False  # 2.6: 0xeeeeeeee over the first 4 data bytes of deleted records
 
 
 SMALLFILES = WriterOptions(file_size=16 * MB, max_file_size=512 * MB)  # --smallfiles
@@ -96,6 +98,12 @@ def record_size(bson_length: int, padding_factor: float, power_of_2: bool) -> in
     else:
         size = int(need * padding_factor)
     return (size + 3) & ~3
+
+
+def quantized(size: int) -> int:
+    """2.6's rounding of a record size: up to 1/16 of its bucket (256 KB from 4 MB)."""
+    unit = BUCKET_SIZES[bucket(size)] // 16 if size < 4 * MB else 256 * 1024
+    return -(-size // unit) * unit
 
 
 @dataclass
@@ -188,6 +196,11 @@ class _Database:
                 self._new_extent(ns, self._extent_size(ns, length))
                 ns.current = len(ns.extents) - 1
         extent = ns.extents[ns.current]
+        region = extent.ofs + extent.length - extent.free  # the free end, a deleted record
+        if region - length < 24 or (not ns.capped and region - length < length >> 3):
+            length = region  # too little left to split off: the record takes it all
+        elif self.options.quantize and not ns.capped and "$" not in ns.name:
+            length = quantized(length) if region - quantized(length) >= 24 else region
         rec = _Rec(extent.file, extent.free, length, raw)
         extent.recs.append(rec)
         return rec
@@ -219,33 +232,39 @@ def _user_collection(db: _Database, spec: CollectionSpec) -> _Ns:
     return ns
 
 
+def _options(ns: _Ns) -> dict[str, Any]:
+    """The options system.namespaces stores for a collection (none when created by an insert)."""
+    assert ns.spec is not None
+    if ns.capped:
+        options = {"create": ns.spec.name, "capped": True, "size": ns.spec.capped_size}
+        return options | ({"max": ns.spec.capped_max} if ns.spec.capped_max is not None else {})
+    return {"flags": 1} if ns.spec.power_of_2 else {}
+
+
 def _catalog(db: _Database, users: list[_Ns]) -> None:
-    """system.indexes, one _id index per collection, $freelist, then system.namespaces."""
+    """system.indexes, system.namespaces, an _id index per collection, then $freelist.
+
+    The order of a 2.6 server's first insert: its extents follow the
+    collection's (0x20000, 0x21000, 0x22000 after a first extent of 0x1e000).
+    """
     kept = [ns for ns in users if not ns.killed]
     specs = db.add("system.indexes")
     infos = db.fill(specs, [{"v": 1, "key": {"_id": 1}, "name": "_id_", "ns": ns.name}
                             for ns in kept])
     entries: list[dict[str, Any]] = [{"name": specs.name}]
+    for ns in kept:
+        options = _options(ns)
+        entries += [{"name": ns.name, **({"options": options} if options else {})},
+                    {"name": f"{ns.name}.$_id_"}]
+    db.fill(db.add("system.namespaces"), entries)
     for ns, info in zip(kept, infos):
         index = db.add(ns.name[len(db.name) + 1:] + ".$_id_")
         # A B-tree bucket's bytes here: they parse as BSON, so a scan would "find" them.
         (head,) = db.fill(index, [{"not_a_document": f"B-tree bucket of {index.name}"}])
         ns.indexes.append(((head.file, head.ofs), (info.file, info.ofs)))
-        assert ns.spec is not None
-        options: dict[str, Any] = {}
-        if ns.capped:
-            options = {"create": ns.spec.name, "capped": True, "size": ns.spec.capped_size}
-            if ns.spec.capped_max is not None:
-                options["max"] = ns.spec.capped_max
-        elif ns.spec.power_of_2:
-            options = {"flags": 1}
-        entries += [{"name": ns.name, **({"options": options} if options else {})},
-                    {"name": index.name}]
     dropped = [ns for ns in users if ns.killed]
     if dropped:  # dropped extents keep their records, chained on $freelist
-        freelist = db.add("$freelist")
-        freelist.extents = [e for ns in dropped for e in ns.extents]
-    db.fill(db.add("system.namespaces"), entries)
+        db.add("$freelist").extents = [e for ns in dropped for e in ns.extents]
 
 
 def _free(ns: _Ns) -> dict[int, list[tuple[_Extent, int, int]]]:
@@ -264,14 +283,6 @@ def _free(ns: _Ns) -> dict[int, list[tuple[_Extent, int, int]]]:
         for ofs, length in spaces:
             lists.setdefault(0 if ns.capped else bucket(length), []).append((extent, ofs, length))
     return lists
-
-
-def _close_extents(ns: _Ns) -> None:
-    """A free end too small for a deleted record goes to the last record (as mongod did)."""
-    for extent in ns.extents:
-        tail = extent.ofs + extent.length - extent.free
-        if 0 < tail < 24 and extent.recs:
-            extent.recs[-1].length += tail
 
 
 def _details(ns: _Ns) -> bytes:
@@ -316,7 +327,7 @@ class _Out:
             os.close(fd)
 
 
-def _write_extents(ns: _Ns, paths: list[Path], out: _Out) -> None:
+def _write_extents(ns: _Ns, paths: list[Path], out: _Out, options: WriterOptions) -> None:
     """Extent headers, live record chains, removed documents' bytes, deleted records."""
     chain = ns.extents
     for i, extent in enumerate(chain):
@@ -337,7 +348,8 @@ def _write_extents(ns: _Ns, paths: list[Path], out: _Out) -> None:
         for k, (extent, ofs, length) in enumerate(deleted):
             following = deleted[k + 1] if k + 1 < len(deleted) else None
             link = NULL if following is None else (following[0].file, following[1])
-            out.put(paths[extent.file], ofs, _RECORD.pack(length, extent.ofs, *link))
+            scribble = b"\xee" * 4 if options.scribble else b""
+            out.put(paths[extent.file], ofs, _RECORD.pack(length, extent.ofs, *link) + scribble)
 
 
 def _write_namespace_file(db: _Database, out: _Out) -> Path:
@@ -374,10 +386,8 @@ def _write_database(db: _Database, out: _Out) -> list[Path]:
     if options.preallocate:
         out.create(paths[-1], min(options.file_size << len(db.sizes), options.max_file_size))
     for ns in db.namespaces:
-        _close_extents(ns)
-    for ns in db.namespaces:
         if not ns.killed:
-            _write_extents(ns, paths, out)
+            _write_extents(ns, paths, out, options)
     return [_write_namespace_file(db, out)] + paths
 
 
