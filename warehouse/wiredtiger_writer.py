@@ -19,6 +19,8 @@ conversion (this ``wt`` has no zstd compressor), lives in
 
 from __future__ import annotations
 
+import datetime
+import os
 import random
 import shutil
 import subprocess
@@ -33,6 +35,9 @@ from bson.binary import Binary, UuidRepresentation
 from bson.int64 import Int64
 
 WT = "wt"
+# Another wt (e.g. a WiredTiger 11 built with its compressors inside, to write
+# files of the MongoDB 4.4+ format): its path in this variable.
+WT_ENVIRONMENT = "WIREDTIGER_WT"
 EXTENSION_DIR = Path("/usr/lib/x86_64-linux-gnu")
 COMPRESSORS = ("snappy", "zlib", "none", "zstd")
 # MongoDB 4.2's settings for a collection (WiredTigerRecordStore::generateCreateString)
@@ -48,12 +53,24 @@ LOG_CONFIG = "log=(enabled=true,archive=true,path=journal,compressor=snappy,file
 
 def wt_missing() -> str | None:
     """Why the ``wt`` utility cannot be used here, or None if it can."""
-    if shutil.which(WT) is None:
-        return "the wt utility (Debian package wiredtiger) is not installed"
+    if shutil.which(_wt()) is None:
+        return f"the wt utility ({_wt()}; Debian package wiredtiger) is not installed"
     return None
 
 
+def _wt() -> str:
+    return os.environ.get(WT_ENVIRONMENT, WT)
+
+
+def _has_zstd() -> bool:
+    """Debian's wt has no zstd compressor; another wt is taken to have it."""
+    return bool(os.environ.get(WT_ENVIRONMENT))
+
+
 def _extension_config() -> str:
+    """The compressors of Debian's wt are extensions to load; another wt has its own."""
+    if os.environ.get(WT_ENVIRONMENT):
+        return "extensions=[]"
     paths = [EXTENSION_DIR / f"libwiredtiger_{name}.so" for name in ("snappy", "zlib")]
     found = ",".join(str(path) for path in paths if path.exists())
     return f"extensions=[{found}]"
@@ -113,7 +130,7 @@ def run_wt(home: Path, *args: str) -> None:
     """Run ``wt`` on ``home`` (created if need be) with the compressors loaded and
     MongoDB's log settings."""
     config = f"create,{_extension_config()},{LOG_CONFIG}"
-    done = subprocess.run([WT, "-C", config, "-h", str(home), *args],
+    done = subprocess.run([_wt(), "-C", config, "-h", str(home), *args],
                           capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         raise WtError(f"wt {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
@@ -160,9 +177,9 @@ def _index_pairs(record_ids: Sequence[int]) -> list[tuple[bytes, bytes]]:
 def _write_collection(home: Path, spec: CollectionSpec, ident: str, compressor: str
                       ) -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
     """Create and fill one collection table; remove ``spec.removed`` afterwards."""
-    wt_compressor = "zlib" if compressor == "zstd" else compressor
-    config = f"{COLLECTION_CONFIG},block_compressor={wt_compressor}"
-    if compressor == "zstd":  # recompressed later: keep checksums off the payload
+    converted = compressor == "zstd" and not _has_zstd()
+    config = f"{COLLECTION_CONFIG},block_compressor={'zlib' if converted else compressor}"
+    if converted:  # recompressed later: keep the checksums off the payload
         config += ",checksum=uncompressed"
     if spec.config:
         config += "," + spec.config  # later settings win
@@ -172,11 +189,18 @@ def _write_collection(home: Path, spec: CollectionSpec, ident: str, compressor: 
     if not spec.removed:
         return ids, list(spec.documents), []
     gone = set(spec.removed)
-    # wt has no remove command: empty the table and load what stays. The
-    # removed documents stay behind in blocks no checkpoint references.
+    # wt has no remove command: empty the table and load what stays. WiredTiger
+    # reuses the freed blocks at once and cuts free space off the end of the
+    # file, so to leave stale copies behind, as a live server's files often
+    # hold, the old blocks are put back after the last block: valid pages (their
+    # checksums hold) that no checkpoint references.
+    path = home / f"{ident}.wt"
+    before = path.read_bytes()
     run_wt(home, "truncate", f"table:{ident}")
     kept = [i for i in range(len(pairs)) if i not in gone]
     load_table(home, f"table:{ident}", config, [pairs[i] for i in kept])
+    with open(path, "ab") as table:
+        table.write(before[4096:])  # every allocation unit after the file's descriptor
     return ([ids[i] for i in kept], [spec.documents[i] for i in kept],
             [spec.documents[i] for i in sorted(gone)])
 
@@ -222,7 +246,7 @@ def write_dbpath(directory: Path, collections: Sequence[CollectionSpec], *,
     _mongod_files(directory, directory_per_db)
     zstd = [w.ident for w, s in zip(written.values(), collections)
             if (s.compressor or compressor) == "zstd"]
-    if zstd:
+    if zstd and not _has_zstd():
         from warehouse import wiredtiger_zstd
         for ident in zstd:
             wiredtiger_zstd.convert_table(directory, ident)
@@ -249,3 +273,57 @@ def append_after_checkpoint(directory: Path, written: WrittenCollection,
     load_table(directory, f"table:{written.ident}", "key_format=q,value_format=u", pairs)
     for path, content in saved.items():
         path.write_bytes(content)
+
+
+def sample_documents(count: int, seed: int, size: int = 0) -> list[dict[str, Any]]:
+    """Deterministic documents of several BSON types; ``size`` pads each to about that."""
+    rng = random.Random(seed)
+    documents = []
+    for i in range(count):
+        document: dict[str, Any] = {
+            "_id": i, "seed": Int64(rng.getrandbits(63)), "name": f"run-{seed}-{i}",
+            "fraction": rng.random(), "flags": [rng.random() < 0.5 for _ in range(3)],
+            "nested": {"depth": i % 5, "label": "é" * (i % 4)},
+            "date": datetime.datetime(2015, 1, 1) + datetime.timedelta(seconds=i),
+        }
+        if size:
+            words = [f"{rng.getrandbits(24):06x}" for _ in range(size // 7)]
+            document["payload"] = " ".join(words)
+        documents.append(document)
+    return documents
+
+
+def sample_collections(full: bool = True) -> list[CollectionSpec]:
+    """Collections that exercise what a reader must handle.
+
+    Small documents; documents larger than a page stored as overflow items
+    (WiredTiger's default ``leaf_value_max``) and in oversized leaf pages
+    (MongoDB's ``leaf_value_max=64MB``); a ``system.*`` collection; with
+    ``full``, also removed documents, prefix-compressed keys (large record ids),
+    value copies (``dictionary``) and a three-level tree (small pages).
+    """
+    specs = [
+        CollectionSpec("sim.runs", sample_documents(300, 1)),
+        CollectionSpec("sim.overflow", sample_documents(4, 2, 50_000), config="leaf_value_max=0"),
+        CollectionSpec("sim.large", sample_documents(4, 3, 50_000)),
+        CollectionSpec("admin.system.version",
+                       [{"_id": "featureCompatibilityVersion", "version": "4.2"}]),
+    ]
+    if full:
+        repeated = [{"k": i % 5, "pad": "p" * 80} for i in range(400)]
+        specs += [
+            # The last three are large: the reload does not overwrite all their
+            # old bytes, which stay visible (no compression) in freed blocks.
+            CollectionSpec("sim.removed", sample_documents(27, 4) + sample_documents(3, 12, 3000),
+                           removed=(2, 9, 17, 27, 28, 29), compressor="none"),
+            CollectionSpec("sim.prefixed", sample_documents(200, 5), first_record_id=1 << 40,
+                           config="prefix_compression=true,prefix_compression_min=1"),
+            CollectionSpec("sim.copies", repeated, config="dictionary=100"),
+            CollectionSpec("sim.deep", sample_documents(2000, 6), config=SMALL_PAGES),
+        ]
+    return specs
+
+
+# Pages as small as WiredTiger allows: many leaves, a tree three levels deep.
+SMALL_PAGES = ("allocation_size=512,leaf_page_max=512,internal_page_max=512,"
+               "memory_page_max=4KB")
