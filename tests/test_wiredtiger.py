@@ -7,6 +7,7 @@ output. Directories are written once per session (a few seconds each).
 from __future__ import annotations
 
 import struct
+import tarfile
 from pathlib import Path
 
 import bson
@@ -18,7 +19,8 @@ from warehouse.formats.wiredtiger import (Collection, DataDirectory, is_wiredtig
 from warehouse.wiredtiger_writer import (CollectionSpec, append_after_checkpoint,
                                          sample_documents)
 
-from wiredtiger_helpers import DbpathCache, golden
+from wiredtiger_helpers import (FIXTURE_WT11, DbpathCache, fixture_wt11_specs, golden,
+                                unclean_specs)
 
 
 @pytest.fixture(scope="session")
@@ -170,3 +172,39 @@ def test_unreadable_journal_is_a_warning_not_a_crash(dbpaths: DbpathCache,
     assert len(found.warnings) == 1 and "could not be checked" in found.warnings[0]
     assert [r.document for r in found.collections[0].records()] == golden(
         written["sim.runs"].documents)
+
+
+# MongoDB 4.4+ format: real files of WiredTiger 11.3.1 (tests/data), readable
+# without wt. Page headers carry version 1; internal pages flag fast-truncate
+# information; WiredTiger's own zstd compressor.
+
+@pytest.fixture(scope="module")
+def wt11(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("wt11")
+    with tarfile.open(FIXTURE_WT11) as archive:
+        archive.extractall(target, filter="data")
+    return target
+
+
+def test_wiredtiger_11_files(wt11: Path) -> None:
+    found = read_wiredtiger_dir(wt11 / "dbpath")
+    assert found.warnings == []
+    collections = by_ns(found)
+    specs = {spec.ns: spec for spec in fixture_wt11_specs()}
+    assert sorted(collections) == sorted(specs)
+    for ns, collection in collections.items():
+        spec = specs[ns]
+        kept = [d for i, d in enumerate(spec.documents) if i not in spec.removed]
+        assert [r.document for r in collection.records()] == golden(kept), ns
+    runs = collections["sim.runs"].path.read_bytes()
+    assert runs[4096 + 27] == 1  # the page header's version byte of WiredTiger 10+
+    assert b"WiredTiger 11.3.1" in (wt11 / "dbpath" / "WiredTiger.turtle").read_bytes()
+
+
+def test_wiredtiger_11_unclean_copy(wt11: Path) -> None:
+    found = read_wiredtiger_dir(wt11 / "unclean")
+    [warning] = found.warnings
+    assert "after the last checkpoint" in warning
+    [collection] = found.collections
+    [spec] = unclean_specs()
+    assert [r.document for r in collection.records()] == golden(list(spec.documents))

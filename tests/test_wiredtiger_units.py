@@ -6,7 +6,10 @@ addresses, removed overflow items). Byte layouts follow ``cell.h`` and
 
 from __future__ import annotations
 
+import struct
+
 import pytest
+from fastcrc import crc32
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,10 +17,11 @@ from warehouse.errors import WarehouseError
 from warehouse.formats.wiredtiger import btree, cells
 from warehouse.formats.wiredtiger.config import (checkpoint_lsn, file_config, parse_config,
                                                  parse_size)
-from warehouse.formats.wiredtiger.pages import (PAGE_FT_UPDATE, PAGE_ROW_INTERNAL,
-                                                PAGE_ROW_LEAF, Page, Truncated,
-                                                checkpoint_root, unpack_address, unpack_int,
-                                                unpack_uint)
+from warehouse.formats.wiredtiger.pages import (PAGE_ENCRYPTED, PAGE_FT_UPDATE,
+                                                PAGE_LAS_UPDATE, PAGE_ROW_INTERNAL,
+                                                PAGE_ROW_LEAF, Address, BlockFile, Page,
+                                                Truncated, checkpoint_root, unpack_address,
+                                                unpack_int, unpack_uint)
 from warehouse.wiredtiger_writer import pack_record_id, pack_uint
 
 # Values and encodings from the table in intpack.i.
@@ -195,3 +199,50 @@ def test_internal_pages_skip_deleted_children() -> None:
     with pytest.raises(WarehouseError, match="unexpected cell"):
         btree._children(page(PAGE_ROW_INTERNAL, [short_key(b"a"), short_value(b"b")]),
                         FakeFile())
+
+
+def table_file(path, page_flags: int = 0, version: int = 0, kind: int = PAGE_ROW_LEAF,
+               major: int = 1) -> Address:
+    """A one-block file made by hand: descriptor, then a page of one short key."""
+    head = bytearray(4096)
+    struct.pack_into("<IHH", head, 0, 120897, major, 0)
+    struct.pack_into("<I", head, 8, crc32.iscsi(bytes(head)))
+    block = bytearray(4096)
+    body = short_key(b"\x81") + short_value(b"x")
+    struct.pack_into("<QQIIBBBB", block, 0, 0, 1, 40 + len(body), 2, kind, page_flags, 0,
+                     version)
+    block[40:40 + len(body)] = body
+    struct.pack_into("<IIB", block, 28, 4096, 0, 0x01)
+    checksum = crc32.iscsi(bytes(block))
+    struct.pack_into("<I", block, 32, checksum)
+    path.write_bytes(bytes(head + block))
+    return Address(4096, 4096, checksum)
+
+
+def test_hand_made_file_reads(tmp_path) -> None:
+    address = table_file(tmp_path / "t.wt")
+    with BlockFile(str(tmp_path / "t.wt"), 4096, "snappy") as file:
+        assert [(i.key, bytes(i.value)) for i in btree.walk(file, address)] == [(b"\x81", b"x")]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"page_flags": PAGE_ENCRYPTED}, "encrypted pages are not supported"),
+    ({"version": 2}, "page format version 2 is not supported"),
+    ({"page_flags": PAGE_LAS_UPDATE}, "lookaside"),
+    ({"kind": 3}, "page of type 3"),
+    ({"major": 2}, "block format version 2.0 is not supported"),
+])
+def test_unsupported_pages_are_named(tmp_path, options: dict, message: str) -> None:
+    address = table_file(tmp_path / "t.wt", **options)
+    with pytest.raises(WarehouseError, match=message) as caught:
+        with BlockFile(str(tmp_path / "t.wt"), 4096, "none") as file:
+            list(btree.walk(file, address))
+    assert caught.value.path == str(tmp_path / "t.wt")
+
+
+def test_unknown_compressor_and_bad_allocation_size(tmp_path) -> None:
+    table_file(tmp_path / "t.wt")
+    with pytest.raises(WarehouseError, match="block compressor 'lz4' is not supported"):
+        BlockFile(str(tmp_path / "t.wt"), 4096, "lz4")
+    with pytest.raises(WarehouseError, match="bad allocation size"):
+        BlockFile(str(tmp_path / "t.wt"), 1000, "none")

@@ -11,7 +11,7 @@ import pytest
 
 from warehouse.formats.bsonfile import CODEC_OPTIONS
 from warehouse.wiredtiger_writer import (CollectionSpec, WrittenCollection, sample_collections,
-                                         wt_missing, write_dbpath)
+                                         sample_documents, wt_missing, write_dbpath)
 
 Written = dict[str, WrittenCollection]
 
@@ -54,3 +54,29 @@ class DbpathCache:
                                        w.index_ident, w.record_ids, w.documents, w.removed)
                  for ns, w in written.items()}
         return target, moved
+
+
+FIXTURE_WT11 = Path(__file__).parent / "data" / "wiredtiger-11.3.1.tar.xz"
+
+
+def fixture_wt11_specs() -> list[CollectionSpec]:
+    """What the WiredTiger 11.3.1 fixture holds (``tests/data/make_wiredtiger_fixture.py``)."""
+    overflow = [{"_id": i, "blob": f"wt11-{i} " * 6000} for i in range(3)]
+    return [
+        CollectionSpec("sim.runs", sample_documents(100, 31)),
+        CollectionSpec("sim.overflow", overflow, config="leaf_value_max=0"),
+        CollectionSpec("sim.removed", sample_documents(20, 32), removed=(3, 11)),
+        CollectionSpec("sim.snappy", sample_documents(30, 33), compressor="snappy"),
+        CollectionSpec("admin.system.version",
+                       [{"_id": "featureCompatibilityVersion", "version": "4.4"}]),
+    ]
+
+
+def unclean_specs() -> list[CollectionSpec]:
+    """The fixture's unclean copy as of its last checkpoint..."""
+    return [CollectionSpec("sim.runs", sample_documents(40, 34))]
+
+
+def unclean_later() -> list[dict[str, Any]]:
+    """...and what its journal alone holds."""
+    return sample_documents(25, 35, 300)
