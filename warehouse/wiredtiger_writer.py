@@ -48,7 +48,9 @@ COLLECTION_CONFIG = ("type=file,memory_page_max=10m,split_pct=90,leaf_value_max=
 INDEX_CONFIG = ("type=file,internal_page_max=16k,leaf_page_max=16k,checksum=on,"
                 "prefix_compression=true,key_format=u,value_format=u,"
                 "app_metadata=(formatVersion=8,infoObj={}),log=(enabled=true)")
-LOG_CONFIG = "log=(enabled=true,archive=true,path=journal,compressor=snappy,file_max=100KB,prealloc=false)"
+# mongod's log settings (in journal/, snappy), with small files for tests.
+LOG_CONFIG = ("log=(enabled=true,archive=true,path=journal,compressor=snappy,"
+              "file_max=100KB,prealloc=false)")
 
 
 def wt_missing() -> str | None:

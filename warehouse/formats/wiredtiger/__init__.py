@@ -31,6 +31,7 @@ _INT32 = struct.Struct("<i")
 
 
 def _starts_with(path: Path, prefix: bytes) -> bool:
+    """Whether ``path`` is a readable file starting with ``prefix``."""
     try:
         with open(path, "rb") as handle:
             return handle.read(len(prefix)) == prefix
@@ -47,7 +48,7 @@ def is_wiredtiger_dir(directory: Path) -> bool:
     directory = Path(directory)
     return (_starts_with(directory / "WiredTiger", b"WiredTiger\n")
             and _starts_with(directory / catalog.TURTLE, b"WiredTiger version")
-            and (directory / catalog.CATALOG).is_file())
+            and _starts_with(directory / catalog.CATALOG, b""))
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Collection:
                 f"{self._config.value_format} are not a collection's (q, u)", path=path)
         with catalog.open_table(self.path, self._config) as file:
             for item in walk(file, catalog.root_of(file, self._config)):
-                catalog._check_record_id(item.key, path, item.offset)
+                catalog.record_id(item.key, path, item.offset)
                 raw = _document_bytes(item.value, max_document, path, item.offset)
                 yield Record(decode_document(raw, path, item.offset), None, item.offset,
                              self.database, self.name)

@@ -25,7 +25,7 @@ from warehouse.formats.bsonfile import decode_document
 
 from .btree import walk
 from .config import FileConfig, file_config
-from .pages import BlockFile, checkpoint_root, unpack_int
+from .pages import Address, BlockFile, checkpoint_root, unpack_int
 
 TURTLE = "WiredTiger.turtle"
 METADATA = "WiredTiger.wt"
@@ -63,8 +63,8 @@ def open_table(path: Path, config: FileConfig) -> BlockFile:
     return BlockFile(str(path), config.allocation_size, config.compressor)
 
 
-def root_of(file: BlockFile, config: FileConfig) -> Any:
-    """The root address of a table's live checkpoint (None: empty table)."""
+def root_of(file: BlockFile, config: FileConfig) -> Address | None:
+    """The root address of a table's live checkpoint (None: an empty table)."""
     if config.checkpoint is None:
         return None
     try:
@@ -137,7 +137,7 @@ def read_catalog(directory: Path, metadata: dict[str, str]) -> list[CatalogEntry
     entries = []
     with open_table(path, config) as file:
         for item in walk(file, root_of(file, config)):
-            _check_record_id(item.key, str(path), item.offset)
+            record_id(item.key, str(path), item.offset)
             document = decode_document(bytes(item.value), str(path), item.offset)
             entry = _entry(document, str(path), item.offset)
             if entry is not None:
@@ -145,14 +145,14 @@ def read_catalog(directory: Path, metadata: dict[str, str]) -> list[CatalogEntry
     return entries
 
 
-def _check_record_id(key: bytes, path: str, offset: int) -> int:
-    """A record id key (format ``q``): exactly one packed signed integer."""
+def record_id(key: bytes, path: str, offset: int) -> int:
+    """The record id a key holds (format ``q``: one packed signed integer, nothing more)."""
     try:
-        record_id, end = unpack_int(key, 0)
+        value, end = unpack_int(key, 0)
     except Exception as exc:  # ValueError, IndexError or a truncated integer
         raise WarehouseError(f"bad record id key {key.hex()}: {exc}", path=path,
                              offset=offset) from exc
     if end != len(key):
         raise WarehouseError(f"bad record id key {key.hex()}: trailing bytes", path=path,
                              offset=offset)
-    return record_id
+    return value

@@ -54,6 +54,7 @@ PAGE_LAS_UPDATE = 0x10  # MongoDB 4.0-4.2: newer updates in WiredTigerLAS.wt
 PAGE_FT_UPDATE = 0x20  # 4.4+: deleted-address cells carry fast-truncate times
 PAGE_VERSIONS = (0, 1)  # original; with time windows (WiredTiger 10+)
 
+
 class Truncated(Exception):
     """A packed integer runs past the end of its buffer."""
 
@@ -155,14 +156,20 @@ def _decompress_zstd(src: memoryview, size: int) -> bytes:
     length = int.from_bytes(src[:8], "little")
     if length + 8 > len(src):
         raise ValueError(f"zstd length {length} runs past the block")
-    return zstandard.ZstdDecompressor().decompress(src[8:8 + length], max_output_size=size)
+    frame = src[8:8 + length]
+    # A frame may announce its size: check it before anything is allocated.
+    if zstandard.frame_content_size(frame) not in (size, -1):
+        raise ValueError("zstd frame does not expand to the page size")
+    return zstandard.ZstdDecompressor().decompress(frame, max_output_size=size)
 
 
 def _decompress_zlib(src: memoryview, size: int) -> bytes:
     stream = zlib.decompressobj()
     out = stream.decompress(src, size)
-    if not stream.eof and len(out) == size:  # a stream ending exactly at size
-        out += stream.flush()
+    if not stream.eof and stream.decompress(stream.unconsumed_tail, 1):
+        raise ValueError("zlib data expands past the page size")
+    if not stream.eof:
+        raise ValueError("zlib stream cut short")
     return out
 
 
@@ -196,7 +203,10 @@ class BlockFile:
         except OSError as exc:
             raise WarehouseError(f"cannot open table file: {exc.strerror}", path=path) from exc
         try:
-            self.size = os.fstat(self._fd).st_size
+            try:
+                self.size = os.fstat(self._fd).st_size
+            except OSError as exc:
+                raise self.error(f"cannot stat table file: {exc.strerror}") from exc
             self._check_descriptor()
         except BaseException:
             os.close(self._fd)
