@@ -208,3 +208,31 @@ def test_wiredtiger_11_unclean_copy(wt11: Path) -> None:
     [collection] = found.collections
     [spec] = unclean_specs()
     assert [r.document for r in collection.records()] == golden(list(spec.documents))
+
+
+def test_the_tables_exercise_every_cell_kind(dbpaths: DbpathCache,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The full directory really holds value copies, prefix-compressed keys,
+    internal pages pointing to internal pages and overflow values."""
+    from warehouse.formats.wiredtiger import cells
+
+    seen: dict[str, set[str]] = {}
+    current: list[str] = [""]
+    unpack = cells.unpack_cell
+
+    def spy(data: bytes, pos: int, ft_update: bool) -> cells.Cell:
+        cell = unpack(data, pos, ft_update)
+        kinds = seen.setdefault(current[0], set())
+        kinds.add("prefixed key" if cell.prefix else f"{data[pos] & 0xF0:#x}")
+        return cell
+
+    monkeypatch.setattr(cells, "unpack_cell", spy)
+    directory, written = dbpaths.full()
+    for ns, collection in by_ns(read_wiredtiger_dir(directory)).items():
+        current[0] = ns
+        assert [r.document for r in collection.records()] == golden(written[ns].documents)
+    assert hex(cells.VALUE_COPY) in seen["sim.copies"]
+    assert "prefixed key" in seen["sim.prefixed"]
+    assert hex(cells.ADDR_INT) in seen["sim.deep"]
+    assert hex(cells.VALUE_OVFL) in seen["sim.overflow"]
+    assert hex(cells.VALUE) in seen["sim.large"]  # long values on the leaf page

@@ -126,11 +126,12 @@ def internal_pages(collection: Collection) -> list[tuple[Address, list[tuple[int
 
 
 def cookie(address: Address, allocation_size: int) -> bytes:
+    """An address cookie, packed by the writer's own encoder."""
     return (pack_uint(address.offset // allocation_size - 1)
             + pack_uint(address.size // allocation_size) + pack_uint(address.checksum))
 
 
-def _edit_child(directory: Path, written, make) -> Address:
+def _edit_child(directory: Path, make) -> Address:
     """In ``sim.nochecksum``, replace one child address of an internal page, past
     the 64 checksummed bytes, by ``make(page address, old cookie)`` (same length)."""
     collection = collections(directory)["sim.nochecksum"]
@@ -158,7 +159,7 @@ def test_page_reference_outside_the_file(damaged) -> None:
         moved = Address(child.offset + size, child.size, child.checksum)
         return cookie(moved, 512)
 
-    _edit_child(directory, written, far)
+    _edit_child(directory, far)
     error = first_error(collections(directory)["sim.nochecksum"])
     assert error.path == str(path) and "outside the file" in error.message
     assert_others_read(directory, written, "sim.nochecksum")
@@ -166,7 +167,7 @@ def test_page_reference_outside_the_file(damaged) -> None:
 
 def test_cyclic_page_reference(damaged) -> None:
     directory, written = damaged
-    page = _edit_child(directory, written, lambda page, old: cookie(page, 512))
+    page = _edit_child(directory, lambda page, old: cookie(page, 512))
     error = first_error(collections(directory)["sim.nochecksum"])
     assert "cyclic page reference" in error.message and error.offset == page.offset
     assert_others_read(directory, written, "sim.nochecksum")

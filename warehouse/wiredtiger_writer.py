@@ -249,7 +249,7 @@ def write_dbpath(directory: Path, collections: Sequence[CollectionSpec], *,
     zstd = [w.ident for w, s in zip(written.values(), collections)
             if (s.compressor or compressor) == "zstd"]
     if zstd and not _has_zstd():
-        from warehouse import wiredtiger_zstd
+        from warehouse import wiredtiger_zstd  # here: it imports this module
         for ident in zstd:
             wiredtiger_zstd.convert_table(directory, ident)
     return written
