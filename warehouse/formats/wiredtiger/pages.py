@@ -176,6 +176,7 @@ def _decompress_zlib(src: memoryview, size: int) -> bytes:
 DECOMPRESSORS: dict[str, Callable[[memoryview, int], bytes]] = {
     "snappy": _decompress_snappy,
     "zlib": _decompress_zlib,
+    "zlib-noraw": _decompress_zlib,  # WiredTiger 2.x-3.x name of zlib without raw mode
     "zstd": _decompress_zstd,
 }
 
