@@ -113,21 +113,21 @@ def _first_commit(path: Path, start: int) -> int | None:
             length, checksum, flags, mem_len = RECORD.unpack(handle.read(HEADER))
             if length == 0 or length % ALIGN or length > MAX_RECORD or offset + length > size:
                 return None  # the end of the log (zeroed, or a torn write)
-            record = bytearray(handle.read(length - HEADER))
-            header = bytearray(RECORD.pack(length, 0, flags, mem_len))
-            if crc32.iscsi(bytes(record), crc32.iscsi(bytes(header))) != checksum:
+            body = handle.read(length - HEADER)
+            header = RECORD.pack(length, 0, flags, mem_len)
+            if crc32.iscsi(body, crc32.iscsi(header)) != checksum:
                 return None  # a torn write: the end of the log
-            if _record_type(record, flags, mem_len) == COMMIT:
+            if _record_type(body, flags, mem_len) == COMMIT:
                 return offset
             offset += length
     return None
 
 
-def _record_type(body: bytearray, flags: int, mem_len: int) -> int:
+def _record_type(body: bytes, flags: int, mem_len: int) -> int:
     """The type of a record from its body (what follows the 16-byte header)."""
-    data = bytes(body)
+    data = body
     if flags & COMPRESSED:
-        data = _decompress(memoryview(data), mem_len - HEADER)
+        data = _decompress(memoryview(body), mem_len - HEADER)
     try:
         return unpack_uint(data, 0)[0]
     except (ValueError, Truncated) as exc:
@@ -136,7 +136,7 @@ def _record_type(body: bytearray, flags: int, mem_len: int) -> int:
 
 def _decompress(body: memoryview, size: int) -> bytes:
     """A compressed record's body; the log compressor is not recorded, try each."""
-    for decompress in DECOMPRESSORS.values():
+    for decompress in dict.fromkeys(DECOMPRESSORS.values()):  # each function once
         try:
             data = decompress(body, size)
         except Exception:  # each library raises its own types on what is not its format
