@@ -1,4 +1,4 @@
-"""The MMAPv1 reader on directories written by warehouse.mmapv1_writer.
+"""The MMAPv1 reader on directories written by warehouse.demo.mmapv1_writer.
 
 Golden values are the documents given to the writer and the offsets where it
 put them, never the reader's own output.
@@ -22,7 +22,7 @@ from warehouse.formats.mmapv1 import (
     is_mmapv1_dir,
     read_mmapv1_dir,
 )
-from warehouse.mmapv1_writer import (
+from warehouse.demo.mmapv1_writer import (
     SMALLFILES,
     CollectionSpec,
     WriterOptions,

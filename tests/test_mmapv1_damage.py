@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from warehouse.errors import WarehouseError
 from warehouse.formats.mmapv1 import read_mmapv1_dir
-from warehouse.mmapv1_writer import CollectionSpec, WriterOptions, Written, write_mmapv1_dir
+from warehouse.demo.mmapv1_writer import CollectionSpec, WriterOptions, Written, write_mmapv1_dir
 
 A_DOCS = [{"_id": i, "text": "a" * (300 + 11 * i)} for i in range(60)]
 B_DOCS = [{"_id": i, "b": [i, str(i)]} for i in range(15)]

@@ -19,7 +19,7 @@ from bson.datetime_ms import DatetimeMS
 
 from warehouse.formats.mmapv1.layout import namespace_hash as reader_hash
 from warehouse.formats.mmapv1.layout import node_count
-from warehouse.mmapv1_writer import (
+from warehouse.demo.mmapv1_writer import (
     SMALLFILES,
     CollectionSpec,
     WriterOptions,

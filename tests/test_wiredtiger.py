@@ -16,7 +16,7 @@ import pytest
 from warehouse.errors import WarehouseError
 from warehouse.formats.wiredtiger import (Collection, DataDirectory, is_wiredtiger_dir,
                                           read_wiredtiger_dir)
-from warehouse.wiredtiger_writer import (CollectionSpec, append_after_checkpoint,
+from warehouse.demo.wiredtiger_writer import (CollectionSpec, append_after_checkpoint,
                                          sample_documents)
 
 from wiredtiger_helpers import (FIXTURE_WT11, DbpathCache, fixture_wt11_specs, golden,

@@ -10,7 +10,7 @@ import bson
 import pytest
 
 from warehouse.formats.bsonfile import CODEC_OPTIONS
-from warehouse.wiredtiger_writer import (CollectionSpec, WrittenCollection, sample_collections,
+from warehouse.demo.wiredtiger_writer import (CollectionSpec, WrittenCollection, sample_collections,
                                          sample_documents, wt_missing, write_dbpath)
 
 Written = dict[str, WrittenCollection]

@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent.parent))
 
-from warehouse.wiredtiger_writer import (WT_ENVIRONMENT, append_after_checkpoint,  # noqa: E402
+from warehouse.demo.wiredtiger_writer import (WT_ENVIRONMENT, append_after_checkpoint,  # noqa: E402
                                          write_dbpath)
 from wiredtiger_helpers import (FIXTURE_WT11, fixture_wt11_specs, unclean_later,  # noqa: E402
                                 unclean_specs)

@@ -14,7 +14,7 @@ This module is independent of the reader in :mod:`warehouse.formats.wiredtiger`
 (it packs integers and checksums on its own), so that a bug shared by writer
 and reader cannot hide itself. Its one piece of page surgery, the zstd
 conversion (this ``wt`` has no zstd compressor), lives in
-:mod:`warehouse.wiredtiger_zstd`.
+:mod:`warehouse.demo.wiredtiger_zstd`.
 """
 
 from __future__ import annotations
@@ -249,7 +249,7 @@ def write_dbpath(directory: Path, collections: Sequence[CollectionSpec], *,
     zstd = [w.ident for w, s in zip(written.values(), collections)
             if (s.compressor or compressor) == "zstd"]
     if zstd and not _has_zstd():
-        from warehouse import wiredtiger_zstd  # here: it imports this module
+        from . import wiredtiger_zstd  # here: it imports this module
         for ident in zstd:
             wiredtiger_zstd.convert_table(directory, ident)
     return written

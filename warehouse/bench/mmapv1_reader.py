@@ -8,7 +8,7 @@ already in memory: what any reader of these documents must pay. The files
 were just written, so they are read from the page cache. Best of ``repeat``
 runs, as the machine is shared.
 
-Run alone: ``python -m warehouse.bench_mmapv1 [MEGABYTES] [WORKDIR]``.
+Run alone: ``python -m warehouse.bench.mmapv1_reader [MEGABYTES] [WORKDIR]``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 
 import bson
 
-from .formats.bsonfile import CODEC_OPTIONS
-from .formats.mmapv1 import read_mmapv1_dir
-from .mmapv1_writer import CollectionSpec, write_mmapv1_dir
+from ..formats.bsonfile import CODEC_OPTIONS
+from ..formats.mmapv1 import read_mmapv1_dir
+from ..demo.mmapv1_writer import CollectionSpec, write_mmapv1_dir
 
 DOCUMENT_KB = 40
 

@@ -7,7 +7,7 @@ collection holds ``MB`` megabytes of BSON, then reads every document with
 cells, BSON decoding) and reports the best of three passes; the files are in
 the page cache by then, so this is the reader's speed, not the disk's.
 
-Run alone: ``python -m warehouse.bench_wiredtiger [MB] [COMPRESSOR] [WORKDIR]``
+Run alone: ``python -m warehouse.bench.wiredtiger_reader [MB] [COMPRESSOR] [WORKDIR]``
 (defaults: 50, snappy, a temporary folder).
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import bson
 
-from .demo import generate
-from .formats.wiredtiger import read_wiredtiger_dir
-from .wiredtiger_writer import CollectionSpec, write_dbpath
+from ..demo import generate
+from ..formats.wiredtiger import read_wiredtiger_dir
+from ..demo.wiredtiger_writer import CollectionSpec, write_dbpath
 
 PASSES = 3
 
