@@ -122,7 +122,7 @@ TASAMPLED = [
      1, 3, 2.0,
      0.0, 1.0, 0.5,
      0.0, 0.75, 0.375,
-     NAN, NAN, NAN,        # a NaN locus makes min, max and mean NaN (numpy)
+     0.5, 0.5, NAN,        # [0.5, nan]: min() and max() pass over a later NaN; mean NaN
      1, 2, 1.5,
      1.0,                  # [2, 2, 0]: sum f^2 = 1/2 -> 1
      0.0, 5 / 3, 5 / 6],   # [.5, .25, .25] -> 8/3 - 1; [1.0] -> 0

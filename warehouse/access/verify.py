@@ -1,8 +1,8 @@
 """``warehouse verify``: SQLite's integrity check plus the warehouse's invariants.
 
 Invariants: every aggregate in ``census`` and ``sample`` equals what its
-per-locus rows give; every run read from a document has its parameters; the
-ledger's counts equal what the tables hold.
+per-locus rows give by the exporter's rule; every run read from a document has
+its parameters; the ledger's counts equal what the tables hold.
 """
 
 from __future__ import annotations
@@ -54,7 +54,12 @@ UNCHECKED = object()  # a statistic no per-locus row gives (CSV exports give agg
 
 
 def _expected(locus_rows: list[tuple]) -> list[Any]:
-    """The aggregates that per-locus rows give, in AGGREGATES order."""
+    """The aggregates that per-locus rows give, in AGGREGATES order.
+
+    The rows come in locus order, so ``min_max_mean`` applies the exporter's
+    rule for a NaN (the first locus's NaN is the answer, a later one is
+    passed over), the same rule the build used.
+    """
     expected: list[Any] = []
     for column in range(1, len(STATISTICS) + 1):
         values = [_number(row[column]) for row in locus_rows]

@@ -1,4 +1,4 @@
-"""Diversity statistics, with numpy's NaN semantics, as the exporter used them.
+"""Diversity statistics, with the NaN semantics the exporter's code gave them.
 
 Kept free of numpy: these run on short lists (one per locus) millions of
 times, where plain Python is faster than building arrays.
@@ -15,15 +15,19 @@ INF = float("inf")
 
 
 def min_max_mean(values: Sequence[float]) -> tuple[float | None, float | None, float | None]:
-    """(min, max, mean) of ``values``; any NaN makes all three NaN, like numpy."""
+    """(min, max, mean) of ``values`` in locus order, exactly as the exporter gave them.
+
+    The exporter took min and max with Python's built-ins, which keep the first
+    value and replace it only when ``v < current`` (``v > current``): a NaN in
+    first place is the answer, a NaN elsewhere is passed over. Its mean was
+    ``numpy.average``: NaN when any value is NaN, or when +inf meets -inf.
+    """
     if not values:
         return None, None, None
     total = sum(values)  # raises TypeError on a non-number
-    if total != total:
-        if any(v != v for v in values):
-            return NAN, NAN, NAN
-        return min(values), max(values), NAN  # inf + -inf
-    return min(values), max(values), total / len(values)
+    mean = total / len(values) if total == total else NAN
+    # deliberately the built-ins, NaN rule and all: the views promise the exporter's values
+    return min(values), max(values), mean
 
 
 def neiman_tf(frequencies: Sequence[float]) -> float | None:

@@ -82,7 +82,13 @@ def document_kind(doc: Mapping[str, Any], collection: str | None) -> str:
 
 
 def _aggregate(values: list) -> tuple:
-    """(min, max, mean) over loci; unknown when any locus lacks the value."""
+    """(min, max, mean) over loci; unknown when any locus lacks the value.
+
+    ``values`` must be in locus order: the exporter's min and max depend on
+    which value comes first when one is NaN (``diversity.min_max_mean``). A
+    missing value is kept unknown: the exporter had no answer for it (its
+    numpy mean fails on None).
+    """
     for value in values:
         if value is None:
             return None, None, None
