@@ -15,10 +15,6 @@ import json
 import os
 import platform
 import sqlite3
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
