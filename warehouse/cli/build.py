@@ -10,8 +10,8 @@ import click
 from tqdm import tqdm
 
 from ..errors import WarehouseError
-from ..pipeline.build import BuildSummary, build as build_warehouse
-from ..sources import SourceFile, find_sources
+from ..pipeline.build import BuildSummary, build as build_warehouse, input_sources
+from ..sources import SourceFile
 from .common import fail
 
 
@@ -20,7 +20,7 @@ class TqdmProgress:
 
     def __init__(self, sources: list[SourceFile], enabled: bool) -> None:
         # disable=None: no bar when stderr is not a terminal (pipes, CI logs).
-        total = sum(source.path.stat().st_size for source in sources)
+        total = sum(source.size() for source in sources)
         self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                         disable=None if enabled else True, leave=False, dynamic_ncols=True)
         self.total_files = len(sources)
@@ -78,7 +78,7 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     container).
     """
     try:
-        sources = find_sources(list(paths), node)
+        sources = input_sources(list(paths), node)
     except WarehouseError as error:
         fail(str(error))
     progress = TqdmProgress(sources, enabled=not quiet)
@@ -99,6 +99,8 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
             click.echo(f"{damage} (left out, the rest of the file loaded)", err=True)
     for outcome in summary.left_out:
         click.echo(f"{outcome.path}: {outcome.note}", err=True)
+    for path, warning in summary.warnings:
+        click.echo(f"{path}: {warning}", err=True)
     if not quiet:
         _print_summary(summary, db_path, verbose)
     if not summary.ok:

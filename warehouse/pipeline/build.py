@@ -29,6 +29,7 @@ from ..formats.mongoexport import DEFAULT_MAX_DOCUMENT
 from ..sources import SourceFile, file_identity, find_sources
 from ..store import Warehouse
 from .containers import is_container, load_container
+from .datadirs import is_data_directory, load_data_directory
 from .events import FileJob, FileOutcome, NeedsWriter
 from .reading import read_file
 from .records import profile
@@ -51,6 +52,11 @@ class BuildSummary:
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.files)
+
+    @property
+    def warnings(self) -> list[tuple[str, str]]:
+        """(path, what was said): nothing was left out, but the user should know."""
+        return [(f.path, warning) for f in self.files for warning in f.warnings]
 
     @property
     def failed(self) -> list[FileOutcome]:
@@ -90,14 +96,18 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     started = time.perf_counter()
     progress = progress or NullProgress()
     summary = BuildSummary()
-    sources = find_sources(paths, node)
+    sources = input_sources(paths, node)
     jobs = default_jobs() if jobs is None else jobs
-    big = sum(s.path.stat().st_size for s in sources) >= PARALLEL_MIN_BYTES
+    big = sum(s.size() for s in sources) >= PARALLEL_MIN_BYTES
     workers = _Workers(Path(db_path)) if jobs > 1 and big else None
     with Warehouse(db_path) as warehouse:
         try:
             for source in sources:
-                if is_companion(source.path):
+                if source.path.is_dir():
+                    summary.files += load_data_directory(warehouse, source, progress,
+                                                         max_document, replace_changed=replace,
+                                                         worker=workers, salvage=salvage)
+                elif is_companion(source.path):
                     summary.files.append(FileOutcome(source.display, "companion", source.node))
                 elif is_container(source.path):
                     summary.files += load_container(warehouse, source, progress, max_document,
@@ -113,6 +123,11 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
                 workers.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def input_sources(paths: list[str | Path], node: str | None = None) -> list[SourceFile]:
+    """What a build reads under ``paths``: files, and MongoDB data directories whole."""
+    return find_sources(paths, node, is_data_directory)
 
 
 class _Workers:

@@ -20,11 +20,10 @@ from ..formats.dumpdir import metadata_type, strip_compression
 from ..sources import DECOMPRESSION_ERRORS, SourceFile, file_identity, open_source
 from ..sources.containers import HEAD, container_kind
 from ..store import Warehouse
-from .events import (Batch, CompanionLate, ContainerFinished, ContainerStarted, FileJob,
-                     FileOutcome, Finished, MemberDone, MemberStarted, NeedsWriter, Opened)
+from .events import (AwaitWriter, Batch, CompanionLate, ContainerFinished, ContainerStarted,
+                     FileJob, FileOutcome, Finished, MemberDone, MemberStarted, NeedsWriter, Opened)
 from .reading import read_file
 from .records import profile
-from .unpack import AwaitWriter
 from .writing import FileWriter, Progress
 
 # suffixes of a container's file name left out of the node named after it
@@ -63,8 +62,8 @@ def load_container(warehouse: Warehouse, source: SourceFile, progress: Progress,
     progress.file_started(source, size)
     writer: ContainerWriter | None = None
     try:
-        container_id = _container_row(warehouse, source, outcome, size, sha256, node,
-                                      replace_changed)
+        container_id = container_row(warehouse, source, outcome, size, sha256, node,
+                                     replace_changed)
         if container_id is None:
             return [outcome]
         writer = ContainerWriter(warehouse, container_id, outcome, progress, worker)
@@ -110,8 +109,9 @@ def _read(warehouse: Warehouse, job: FileJob, writer: "ContainerWriter", worker:
     read_file(job, warehouse, writer)
 
 
-def _container_row(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
-                   sha256: str, node: str | None, replace_changed: bool) -> int | None:
+def container_row(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
+                  sha256: str, node: str | None, replace_changed: bool, kind: str | None = None,
+                  compression: str | None = None) -> int | None:
     """The ledger row to load the container under; None (and why, in ``outcome``) when
     it needs no loading: read whole before, or changed without ``--replace``."""
     known = warehouse.loaded_container(sha256, size)
@@ -131,9 +131,10 @@ def _container_row(warehouse: Warehouse, source: SourceFile, outcome: FileOutcom
             return None
         warehouse.remove_container(int(previous[0]))
         outcome.note = "replaced the content loaded before from this path"
-    with open_source(source.path) as opened:
-        kind = container_kind(opened.stream.peek(HEAD)[:HEAD]) or "?"  # type: ignore[attr-defined]
-        compression = opened.compression
+    if kind is None or compression is None:
+        with open_source(source.path) as opened:
+            kind = container_kind(opened.stream.peek(HEAD)[:HEAD]) or "?"  # type: ignore[attr-defined]
+            compression = opened.compression
     container_id = warehouse.add_container(path=source.display, size=size, sha256=sha256,
                                            kind=kind, compression=compression, node=node)
     warehouse.commit()
@@ -185,6 +186,7 @@ class ContainerWriter:
             self.outcome.format, self.outcome.compression = event.kind, event.compression
 
     def container_finished(self, event: ContainerFinished) -> None:
+        self.outcome.warnings += event.warnings
         if event.member is not None:  # a container inside: recorded as a member
             size, sha256 = event.identity or (None, None)
             self._record(event.member, size, sha256, "container")
@@ -193,8 +195,9 @@ class ContainerWriter:
         outcome = FileOutcome(event.job.display, "loaded", event.job.node)
         outcome.input_bytes = event.stored_size
         self.outcomes.append(outcome)
-        self.member = _MemberWriter(self.warehouse, event.job, outcome, event.stored_size,
-                                    f"pending:{event.job.source_id}", self.progress)
+        size, sha256 = event.identity or (event.stored_size, f"pending:{event.job.source_id}")
+        self.member = _MemberWriter(self.warehouse, event.job, outcome, size, sha256,
+                                    self.progress)
         self.member.bytes_reported = self.position
         self.member.container_id = self.container_id
         self.member.key = event.member
@@ -207,8 +210,11 @@ class ContainerWriter:
             self.member = None
         else:
             outcome = FileOutcome(event.display, event.status, self.outcome.node)
-            self.outcomes.append(outcome)
+            if event.status != "data-file":  # a data directory's file: its collections tell
+                self.outcomes.append(outcome)
         outcome.status, outcome.note, outcome.error = event.status, event.note, event.error
+        if event.status == "metadata":
+            outcome.note = "a system collection: its documents are kept in container_member.note"
         outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
         size, sha256 = event.identity or (None, None)
         if event.status == "failed" and event.error is not None:
@@ -238,7 +244,7 @@ class ContainerWriter:
                                      source_id, note)
         self.warehouse.commit()
 
-    def close(self) -> None:
+    def close(self, warnings: list[str] | None = None) -> None:
         """Whether the container was read to its end, with every member settled."""
         if self.member is not None:  # a member left open by an error above
             self.warehouse.rollback()
@@ -250,7 +256,8 @@ class ContainerWriter:
         self.warehouse.begin()
         self.warehouse.finish_container(
             self.container_id, not failed,
-            str(self.outcome.error) if self.outcome.error else self.outcome.note or None)
+            str(self.outcome.error) if self.outcome.error else self.outcome.note or None,
+            "\n".join(warnings) if warnings else None)
         self.warehouse.commit()
 
 
@@ -263,7 +270,7 @@ class _MemberWriter(FileWriter):
     def finished(self, event: Finished) -> None:
         size, sha256 = event.identity or (self.size, self.sha256)
         other = self.warehouse.loaded_source(sha256, size)
-        if other is not None:
+        if other is not None and int(other[0]) != self.job.source_id:
             self.warehouse.rollback()
             self.outcome.status = "known"
             self.outcome.note = f"same content as {other[1]}, already loaded"

@@ -8,7 +8,7 @@ member of a container).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,6 +29,7 @@ class FileOutcome(LoadCounts):
     input_bytes: int = 0  # on disk
     raw_bytes: int = 0  # decompressed
     error: WarehouseError | None = None
+    warnings: list[str] = field(default_factory=list)  # said, but nothing was left out
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class FileJob:
     max_document: int
     salvage: bool = False  # keep the intact records of a damaged file
     container: tuple[int, str] | None = None  # a container's identity (size, sha256)
+    # a collection of the MongoDB data directory at ``path``: (database, collection)
+    collection: tuple[str, str] | None = None
 
 
 @dataclass
@@ -89,6 +92,7 @@ class MemberStarted:
     job: FileJob
     member: str  # path inside the top container (nested: "inner.tar!path")
     stored_size: int  # as the container says
+    identity: tuple[int, str] | None = None  # (size, sha256) where known before reading
 
 
 @dataclass
@@ -119,6 +123,12 @@ class ContainerFinished:
     error: WarehouseError | None = None
     identity: tuple[int, str] | None = None  # of a nested container's stored bytes
     member: str | None = None
+    warnings: list[str] = field(default_factory=list)  # a data directory's, say
+
+
+class AwaitWriter:
+    """Emitted after a member was read: the writer commits it before the next is read
+    (so that the next member's runs are told from the ones it stored)."""
 
 
 Emit = Callable[[Any], None]

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from ..errors import WarehouseError
 from ..formats.csvfile import paused_gc
 from ..formats.detect import Detected, detect as detect_format
-from ..formats.dumpdir import ON_DISK, Companions
+from ..formats import Record
+from ..formats.dumpdir import ON_DISK, Companions, DumpNamespace
+from ..formats.extjson import relaxed_json
 from ..formats.mongoexport import DEFAULT_MAX_DOCUMENT, OnBadLine
 from ..profiles.interface import LoadContext
 from ..sources import DECOMPRESSION_ERRORS, OpenedSource
@@ -61,44 +63,78 @@ def read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened: OpenedSo
     """
     bytes_read = progress or (lambda: opened.raw.bytes_read)
     stream: Any = opened.stream
-    counts = FileOutcome(job.display, "loaded", job.node)
-    ctx = LoadContext(job.display, warehouse, job.source_id, job.node, job.ids,
-                      profile.new_rows(), counts, None, csv_runs=warehouse.has_csv_only_runs())
+    ctx, counts = _context(job, warehouse)
     on_bad_line = (lambda error, raw: skip(ctx, error, raw)) if job.salvage else None
     detected = detect(stream, job.path, job.max_document, on_bad_line, companions, job.display)
     if in_worker and writes_directly(detected.format):
         raise NeedsWriter(detected.format)
     emit(Opened(detected.format, opened.compression, detected.database, detected.collection))
     ctx.database = detected.database
-    # A bad record is skipped alone only where its rows are still in ctx.rows:
-    # formats whose handlers write themselves cannot take a record back.
-    salvage_records = job.salvage and not writes_directly(detected.format)
-    records = iter(detected.records)
+    _load_records(job, ctx, emit, detected.records, detected.collection,
+                  writes_directly(detected.format), bytes_read,
+                  lambda error: damaged(error, job.display, opened))
+    member = identity() if identity is not None else None
+    emit(Finished(counts, detected.header, detected.namespaces(), _position(stream),
+                  bytes_read(), member))
+
+
+def read_collection(job: FileJob, warehouse: Warehouse, emit: Emit, collection: Any,
+                    engine: str, *, progress: Callable[[], int] = lambda: 0,
+                    identity: tuple[int, str] | None = None) -> None:
+    """Read one collection of a MongoDB data directory and emit its events."""
+    ctx, counts = _context(job, warehouse)
+    ctx.database = collection.database
+    emit(Opened(f"mongodb-{engine}", "none", collection.database, collection.name))
+    namespace = DumpNamespace(collection.database, collection.name, type="collection",
+                              metadata=relaxed_json(collection.metadata))
+
+    def counted() -> Iterator[Record]:
+        for record in collection.records(job.max_document):
+            namespace.documents += 1
+            yield record
+
+    _load_records(job, ctx, emit, counted(), collection.name, False, progress,
+                  lambda error: WarehouseError(str(error), job.display))
+    emit(Finished(counts, None, [namespace], 0, progress(), identity))
+
+
+def _context(job: FileJob, warehouse: Warehouse) -> tuple[LoadContext, FileOutcome]:
+    """What the handlers of one source's records are given, and its outcome."""
+    counts = FileOutcome(job.display, "loaded", job.node)
+    return LoadContext(job.display, warehouse, job.source_id, job.node, job.ids,
+                       profile.new_rows(), counts, None,
+                       csv_runs=warehouse.has_csv_only_runs()), counts
+
+
+def _load_records(job: FileJob, ctx: LoadContext, emit: Emit, records: Iterable[Record],
+                  collection: str | None, direct: bool, bytes_read: Callable[[], int],
+                  damaged_by: Callable[[BaseException], WarehouseError]) -> None:
+    """Map every record and emit the rows in batches. ``direct``: the handlers write
+    themselves (CSV chunks), so a bad record cannot be skipped alone."""
+    salvage_records = job.salvage and not direct
+    found = iter(records)
     # CSV chunks hold no reference cycles: collecting between chunks costs a few per cent
-    with paused_gc() if writes_directly(detected.format) else nullcontext():
+    with paused_gc() if direct else nullcontext():
         while True:
             try:
-                record = next(records)
+                record = next(found)
             except StopIteration:
                 break
             except (WarehouseError, *DECOMPRESSION_ERRORS) as error:
                 # Damage that ends the stream: in salvage mode, keep what came before.
                 if not isinstance(error, WarehouseError):
-                    error = damaged(error, job.display, opened)
+                    error = damaged_by(error)
                 if not (job.salvage and error.salvageable):
                     raise error.located(job.display) from None
                 skip(ctx, error.located(job.display), None)
                 break
-            counts.documents += 1
-            map_record(record, detected.collection, ctx, salvage_records)
+            ctx.outcome.documents += 1
+            map_record(record, collection, ctx, salvage_records)
             if sum(map(len, ctx.rows.values())) >= FLUSH_ROWS:
                 # A fresh dict each time: a worker's queue pickles the old one later.
                 emit(Batch(ctx.rows, bytes_read()))
                 ctx.rows = profile.new_rows()
     emit(Batch(ctx.rows, bytes_read()))
-    member = identity() if identity is not None else None
-    emit(Finished(counts, detected.header, detected.namespaces(), _position(stream),
-                  bytes_read(), member))
 
 
 def _position(stream: BinaryIO) -> int:

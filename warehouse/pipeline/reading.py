@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..errors import WarehouseError
+from ..formats.dbpath import read_data_directory
 from ..sources import DECOMPRESSION_ERRORS, open_source
 from ..sources.containers import HEAD, container_kind
 from ..store import Warehouse
 from .events import Emit, FileJob
-from .loading import damaged, read_stream
+from .loading import damaged, read_collection, read_stream
 from .unpack import ContainerReader
 
 
@@ -28,6 +30,9 @@ def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = 
     ``wait`` returns once the writer has applied what was emitted (a worker
     waits for it between a container's members).
     """
+    if job.collection is not None:
+        read_data_collection(job, warehouse, emit)
+        return
     with open_source(job.path) as opened:
         try:
             kind = container_kind(opened.stream.peek(HEAD)[:HEAD])  # type: ignore[attr-defined]
@@ -37,3 +42,15 @@ def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = 
                 ContainerReader(job, warehouse, emit, in_worker, wait).read(opened, kind)
         except DECOMPRESSION_ERRORS as error:
             raise damaged(error, job.display, opened) from None
+
+
+def read_data_collection(job: FileJob, warehouse: Warehouse, emit: Emit) -> None:
+    """One collection of the MongoDB data directory ``job.path``."""
+    assert job.collection is not None
+    directory = read_data_directory(job.path)
+    database, name = job.collection
+    for collection in directory.collections:
+        if (collection.database, collection.name) == (database, name):
+            read_collection(job, warehouse, emit, collection, directory.engine)
+            return
+    raise WarehouseError(f"no collection {database}.{name} in this data directory", job.display)

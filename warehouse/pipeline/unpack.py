@@ -17,24 +17,23 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Callable, Iterator
 
 from ..errors import WarehouseError
+from ..formats.dbpath import looks_like_data_file, read_data_directory
 from ..formats.dumpdir import MAX_METADATA, is_bson_name, is_companion
 from ..sources import DECOMPRESSION_ERRORS, OpenedSource, open_stream
 from ..sources.containers import HEAD, Member, Spool, container_kind, tar_members, zip_members
 from ..sources.zip import ZIP_ERRORS
 from ..store import Warehouse
 from .companions import MemberCompanions
-from .events import (CompanionLate, ContainerFinished, ContainerStarted, Emit, FileJob,
+from .events import (AwaitWriter, CompanionLate, ContainerFinished, ContainerStarted, Emit, FileJob,
                      MemberDone, MemberStarted, NeedsWriter)
-from .loading import damaged, read_stream
-
-
-class AwaitWriter:
-    """Emitted after a member was read: the writer commits it before the next is read
-    (so that the next member's runs are told from the ones it stored)."""
+from .collections import collection_identity, settled
+from .loading import damaged, read_collection, read_stream
+from .spooled import SpooledData
 
 
 class _MemberBytes(io.RawIOBase):
@@ -60,7 +59,7 @@ class _MemberBytes(io.RawIOBase):
         except ZIP_ERRORS as error:
             raise WarehouseError(f"damaged zip member: {error}", salvageable=False) from None
         except DECOMPRESSION_ERRORS as error:
-            if self.container.kind == "zip":
+            if self.container.kind != "tar":  # a zip member, or a copy: the member's own
                 raise WarehouseError(f"damaged zip member: {error}", salvageable=False) from None
             self.broken = damaged(error, self.container.display, self.container.opened)
             self.broken.message += f" (while reading member {self.member})"
@@ -93,6 +92,7 @@ class ContainerReader:
         self.companions = MemberCompanions()
         self.loaded_bson: dict[str, str] = {}  # key of a .bson member -> its display
         self.spool: Spool | None = None
+        self.spooled: SpooledData | None = None  # files of MongoDB data directories
         self.top: OpenedSource | None = None
 
     def read(self, opened: OpenedSource, kind: str) -> None:
@@ -102,6 +102,8 @@ class ContainerReader:
         try:
             container = _Container(kind, self.job.display, opened, "")
             self.members(container, self._entries(container))
+            if self.spooled is not None:
+                self.load_spooled(self.spooled)
         finally:
             if self.spool is not None:
                 self.spool.close()
@@ -132,22 +134,23 @@ class ContainerReader:
                 self.emit(MemberDone(display, key, "empty", "empty collection", None, (0, "")))
             elif is_companion(member.name):
                 self.companion(container, member, key, display)
+            elif looks_like_data_file(member.name):
+                self.data_file(container, member, key, display)
             else:
                 self.member(container, member, key, display)
             self.companions.seen(key)
 
     def companion(self, container: _Container, member: Member, key: str, display: str) -> None:
+        opening = _OpenedMember(container, member, key, display)
         try:
-            with _OpenedMember(container, member, key, display) as (opened, data):
+            with opening as (opened, data):
                 raw = opened.stream.read(MAX_METADATA + 1)
                 if len(raw) > MAX_METADATA:
                     raise WarehouseError(f"metadata file larger than {MAX_METADATA} bytes",
                                          display)
                 identity = _identity(opened, data)
         except WarehouseError as error:
-            self.emit(MemberDone(display, key, "failed", "", error.located(display)))
-            if data.broken is not None:
-                raise ContainerBroken(data.broken, key) from None
+            self._failed(opening, error)
             return
         text = raw.decode("utf-8", "replace")
         kind, describes = self.companions.add(PurePosixPath(key), text)
@@ -182,6 +185,77 @@ class ContainerReader:
         if opening.data is not None and opening.data.broken is not None:
             raise ContainerBroken(opening.data.broken, key)
 
+    def data_file(self, container: _Container, member: Member, key: str, display: str) -> None:
+        """A file of a MongoDB data directory: copied as stored, read once the container is."""
+        self.spool = self.spool or Spool()
+        spooled = self.spooled = self.spooled or SpooledData(self.spool.folder)
+        opening = _OpenedMember(container, member, key, display, decompress=False)
+        try:
+            with opening as (opened, data):
+                self.spool.copy(opened.stream, key, member.size, spooled.path_of(key))
+                spooled.add(key, _identity(opened, data))
+        except WarehouseError as error:
+            self._failed(opening, error)
+
+    def _failed(self, opening: "_OpenedMember", error: WarehouseError) -> None:
+        """A member that could not be read; the container too, if the damage is its own."""
+        self.emit(MemberDone(opening.display, opening.key, "failed", "",
+                             error.located(opening.display)))
+        if opening.data is not None and opening.data.broken is not None:
+            raise ContainerBroken(opening.data.broken, opening.key) from None
+
+    def load_spooled(self, spooled: SpooledData) -> None:
+        """The data directories among the copied files; the other copies as members."""
+        folders = spooled.directories()
+        for folder, key in folders:
+            self.data_directory(spooled, folder, key)
+        here = _Container("copy", self.job.display, self.top, "")  # type: ignore[arg-type]
+        for path, key, identity in spooled.leftovers([folder for folder, _ in folders]):
+            member = Member(key, identity[0], "file", 0, None, partial(open, path, "rb"))
+            self.member(here, member, key, f"{self.job.display}!{key}")
+
+    def data_directory(self, spooled: SpooledData, folder: Path, root: str) -> None:
+        """A data directory met in the container: its collections, each a member."""
+        try:
+            directory = read_data_directory(folder)
+        except WarehouseError as error:
+            self.emit(MemberDone(f"{self.job.display}!{root}", root, "failed", "",
+                                 spooled.in_container(error, self.job.display)))
+            return
+        self.emit(ContainerStarted(f"mongodb-{directory.engine}", "none", root))
+        hashes = spooled.file_identities()
+        for collection in sorted(directory.collections, key=lambda c: (c.database, c.name)):
+            identity = collection_identity(folder, collection, hashes)
+            self.collection(spooled, folder, root, directory.engine, collection, identity)
+        for _, key, identity in spooled.under(folder):
+            self.emit(MemberDone(f"{self.job.display}!{key}", key, "data-file", root, None,
+                                 identity))
+        self.emit(ContainerFinished(None, spooled.identity(folder), root,
+                                    spooled.warnings(directory.warnings, folder,
+                                                     self.job.display)))
+
+    def collection(self, spooled: SpooledData, folder: Path, root: str, engine: str,
+                   collection: Any, identity: tuple[int, str]) -> None:
+        key = f"{root}!{collection.database}.{collection.name}"
+        display = f"{self.job.display}!{key}"
+        done = settled(self.warehouse, self.job.container, collection, key, display, identity,
+                       self.job.max_document)
+        if done is not None:
+            self.emit(done)
+            return
+        job = replace(self.job, path=folder, display=display, source_id=self.next_source_id,
+                      container=None, collection=(collection.database, collection.name))
+        self.next_source_id += 1
+        self.emit(MemberStarted(job, key, identity[0], identity))
+        try:
+            read_collection(job, self.warehouse, self.emit, collection, engine,
+                            progress=self._progress, identity=identity)
+        except WarehouseError as error:
+            self.emit(MemberDone(display, key, "failed", "",
+                                 spooled.in_container(error, self.job.display), identity))
+        self.emit(AwaitWriter())
+        self.wait()
+
     def nested(self, kind: str, display: str, opened: OpenedSource, key: str) -> None:
         """A container inside this one: its members are read in turn."""
         self.emit(ContainerStarted(kind, opened.compression, key))
@@ -196,8 +270,10 @@ class ContainerReader:
 class _OpenedMember:
     """``with``: a member's stream, decompressed by its own magic, hashed as stored."""
 
-    def __init__(self, container: _Container, member: Member, key: str, display: str) -> None:
+    def __init__(self, container: _Container, member: Member, key: str, display: str,
+                 decompress: bool = True) -> None:
         self.container, self.member, self.key, self.display = container, member, key, display
+        self.decompress = decompress
         self.data: _MemberBytes | None = None
 
     def __enter__(self) -> tuple[OpenedSource, _MemberBytes]:
@@ -207,7 +283,7 @@ class _OpenedMember:
         except WarehouseError as error:
             raise error.located(self.display) from None
         self.data = _MemberBytes(raw, self.container, self.key)
-        self.opened = open_stream(self.data, hashed=True)
+        self.opened = open_stream(self.data, hashed=True, decompress=self.decompress)
         return self.opened, self.data
 
     def __exit__(self, *exc: object) -> None:

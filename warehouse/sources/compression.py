@@ -130,11 +130,11 @@ def open_source(path: Path) -> OpenedSource:
     return open_stream(open(path, "rb", buffering=0))
 
 
-def open_stream(raw_file: Any, hashed: bool = False) -> OpenedSource:
+def open_stream(raw_file: Any, hashed: bool = False, decompress: bool = True) -> OpenedSource:
     """Undo the compression of a raw stream (a file, or a container's member)."""
     raw = CountingReader(raw_file, hashed)
     buffered = io.BufferedReader(raw, READ_BUFFER)
-    compression = sniff_compression(buffered.peek(8)[:8])
+    compression = sniff_compression(buffered.peek(8)[:8]) if decompress else "none"
     stream: io.BufferedIOBase
     if compression == "gzip":
         stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # reads every member

@@ -92,14 +92,18 @@ class Spool:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="warehouse-spool-"))
 
-    def copy(self, stream: Any, name: str, size: int | None = None) -> Path:
-        """``stream`` to a file of the spool (``name`` only picks a safe file name)."""
+    def copy(self, stream: Any, name: str, size: int | None = None,
+             target: Path | None = None) -> Path:
+        """``stream`` to a file of the spool: ``target`` (inside the spool), or a new
+        file (``name`` only picks a safe file name)."""
         if size is not None:
             free = shutil.disk_usage(self.folder).free
             if size > free:
                 raise WarehouseError(f"needs {size} bytes of temporary space in {self.folder}, "
                                      f"{free} free: set TMPDIR to a larger disk")
-        target = self.folder / f"{len(os.listdir(self.folder))}-{Path(name).name or 'member'}"
+        if target is None:
+            target = self.folder / f"{len(os.listdir(self.folder))}-{Path(name).name or 'member'}"
+        target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as out:
             shutil.copyfileobj(stream, out, READ_BUFFER)
         return target

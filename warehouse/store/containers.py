@@ -14,7 +14,8 @@ from typing import Any
 from .. import __version__
 
 # Member states whose outcome is final: reading the same container again skips them.
-SETTLED = ("loaded", "salvaged", "known", "companion", "empty", "container", "unsafe")
+SETTLED = ("loaded", "salvaged", "known", "companion", "empty", "container", "unsafe",
+           "metadata")
 
 
 def _now() -> str:
@@ -47,11 +48,13 @@ class ContainerLedger:
                                  f"({', '.join('?' * len(fields))})", tuple(fields.values()))
         return int(cursor.lastrowid or 0)
 
-    def finish_container(self, container_id: int, complete: bool, error: str | None) -> None:
+    def finish_container(self, container_id: int, complete: bool, error: str | None,
+                         warnings: str | None = None) -> None:
         self.db.execute(
-            "UPDATE container SET complete = ?, error = ?, loaded_at = ?, members = "
+            "UPDATE container SET complete = ?, error = ?, warnings = ?, loaded_at = ?, members = "
             "(SELECT count(*) FROM container_member WHERE container_id = ?) "
-            "WHERE container_id = ?", (int(complete), error, _now(), container_id, container_id))
+            "WHERE container_id = ?",
+            (int(complete), error, warnings, _now(), container_id, container_id))
 
     def known_member(self, container: tuple[int, str] | None, member: str) -> bool:
         """Whether a member of a container with this (size, sha256) was settled before:

@@ -41,13 +41,14 @@ class Collection:
     system: bool  # system.*: metadata, not data
     metadata: dict[str, Any]
     _namespace: Namespace = field(repr=False, compare=False)
+    check_count: bool = True  # off in an unclean copy: its counters may lag its records
 
     def records(self, max_document: int = MAX_DOCUMENT) -> Iterator[Record]:
         """The live documents in chain order; ``offset`` is the BSON's in its data file."""
         files = DataFiles(self.files, self.database)
         try:
             yield from collection_records(self._namespace, files, self.database, self.name,
-                                          max_document)
+                                          max_document, self.check_count)
         finally:
             files.close()
 
@@ -139,4 +140,6 @@ def read_mmapv1_dir(directory: Path) -> DataDirectory:
     collections = []
     for database, folder in databases:
         collections.extend(_database(database, folder, warnings))
+    for collection in collections:
+        collection.check_count = unclean is None
     return DataDirectory(ENGINE, collections, warnings)

@@ -135,8 +135,9 @@ def extent_documents(extent: Extent, max_document: int) -> Iterator[tuple[int, m
 
 
 def collection_records(ns: Namespace, files: DataFiles, database: str, collection: str,
-                       max_document: int) -> Iterator[Record]:
-    """The live documents of a namespace; the count is checked against its ``nrecords``."""
+                       max_document: int, check_count: bool = True) -> Iterator[Record]:
+    """The live documents of a namespace; the count is checked against its ``nrecords``
+    (not in an unclean copy, whose counters may not have reached the disk)."""
     count = 0
     for extent in extent_chain(ns, files):
         path = str(extent.file.path)
@@ -145,7 +146,7 @@ def collection_records(ns: Namespace, files: DataFiles, database: str, collectio
             document = decode_document(cast(bytes, raw), path, offset)
             yield Record(document, None, offset, database, collection)
             count += 1
-    if count != ns.details.nrecords:
+    if check_count and count != ns.details.nrecords:
         raise WarehouseError(f"{ns.name}: the record chains hold {count} documents, but the"
                              f" namespace says {ns.details.nrecords}",
                              path=str(ns.path), offset=ns.details_offset + _NRECORDS)

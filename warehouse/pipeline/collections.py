@@ -1,0 +1,81 @@
+"""The collections of a MongoDB data directory: their identity, and those that need no reading.
+
+Shared by the loose data directories (``datadirs``) and those met inside a
+container (``unpack``, ``spooled``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..errors import WarehouseError
+from ..formats.dbpath import content_files
+from ..formats.extjson import relaxed_json
+from ..store import Warehouse
+from .events import MemberDone
+
+SYSTEM_KEPT = 1 << 20  # characters of a system.* collection's documents kept in the ledger
+
+
+def file_hashes(files: Iterable[Path]) -> dict[Path, tuple[int, str]]:
+    """(size, sha256) of each file, read once."""
+    found = {}
+    for path in files:
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256")
+        found[path] = (path.stat().st_size, digest.hexdigest())
+    return found
+
+
+def combined(parts: Iterable[tuple[str, tuple[int, str]]], extra: str = "") -> tuple[int, str]:
+    """One identity for several files: their sizes summed, a sha256 of their names and hashes."""
+    digest = hashlib.sha256(extra.encode())
+    size = 0
+    for name, (file_size, sha256) in sorted(parts):
+        digest.update(f"{name}\0{file_size}\0{sha256}\n".encode())
+        size += file_size
+    return size, digest.hexdigest()
+
+
+def collection_identity(directory: Path, collection: Any,
+                        hashes: dict[Path, tuple[int, str]]) -> tuple[int, str]:
+    files = content_files(collection)
+    if len(files) == 1:  # a WiredTiger table: the file's own identity
+        return hashes[files[0]]
+    return combined(((str(p.relative_to(directory)), hashes[p]) for p in files),
+                    f"{collection.database}.{collection.name}")
+
+
+def system_documents(collection: Any, max_document: int) -> str:
+    """A system.* collection's documents as relaxed Extended JSON lines (bounded)."""
+    lines, size = [], 0
+    for record in collection.records(max_document):
+        line = relaxed_json(record.document)
+        size += len(line)
+        if size > SYSTEM_KEPT:
+            lines.append("…")
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def settled(warehouse: Warehouse, directory: tuple[int, str] | None, collection: Any, key: str,
+            display: str, identity: tuple[int, str], max_document: int) -> MemberDone | None:
+    """What becomes of a collection that needs no reading, or None when it must be read:
+    a system.* collection is metadata; one loaded before, from this same directory or
+    with the same content from elsewhere, is not loaded again."""
+    if collection.system:
+        try:
+            text = system_documents(collection, max_document)
+        except WarehouseError as error:
+            text = f"unreadable: {error}"
+        return MemberDone(display, key, "metadata", text, None, identity)
+    if warehouse.known_member(directory, key):
+        return MemberDone(display, key, "skipped", "already loaded from this same data directory")
+    other = warehouse.loaded_source(identity[1], identity[0])
+    if other is not None:
+        return MemberDone(display, key, "known", f"same content as {other[1]}, already loaded",
+                          None, identity)
+    return None

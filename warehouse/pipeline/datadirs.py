@@ -1,0 +1,111 @@
+"""MongoDB data directories: each collection loaded as a source of its own.
+
+A data directory (a server's ``--dbpath``, MMAPv1 or WiredTiger) is kept in
+the ledger like a container (``container``, kind ``mongodb-<engine>``): its
+identity is that of all its files, so a directory read whole before is
+skipped. Each collection is a member (``db.collection``): its identity is
+that of the files its documents live in (a WiredTiger table; an MMAPv1
+database's files with the collection's name), it loads in its own
+transaction, in the worker process where there is one. ``system.*``
+collections are recorded as metadata, not loaded as data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..errors import WarehouseError
+from ..formats.dbpath import engine_of, read_data_directory
+from ..sources import SourceFile
+from ..store import Warehouse
+from .collections import collection_identity, combined, file_hashes, settled
+from .containers import ContainerWriter, container_node, container_row
+from .events import FileJob, FileOutcome, MemberDone, MemberStarted, NeedsWriter
+from .reading import read_file
+from .records import profile
+from .writing import Progress
+
+def is_data_directory(folder: Path) -> bool:
+    return engine_of(folder) is not None
+
+
+def load_data_directory(warehouse: Warehouse, source: SourceFile, progress: Progress,
+                        max_document: int, *, replace_changed: bool = False, worker: Any = None,
+                        salvage: bool = False) -> list[FileOutcome]:
+    """Load every collection of a data directory; their outcomes, then the directory's."""
+    node = container_node(source)
+    outcome = FileOutcome(source.display, "container", node)
+    progress.file_started(source, source.size())
+    writer: ContainerWriter | None = None
+    try:
+        directory = read_data_directory(source.path)
+        hashes = file_hashes(sorted(p for p in source.path.rglob("*") if p.is_file()))
+        size, sha256 = combined((str(p.relative_to(source.path)), h) for p, h in hashes.items())
+        outcome.input_bytes = size
+        outcome.warnings = list(directory.warnings)
+        container_id = container_row(warehouse, source, outcome, size, sha256, node,
+                                     replace_changed, f"mongodb-{directory.engine}", "none")
+        if container_id is None:
+            return [outcome]
+        outcome.format, outcome.compression = f"mongodb-{directory.engine}", "none"
+        writer = ContainerWriter(warehouse, container_id, outcome, progress, None)
+        loader = _CollectionLoader(warehouse, source, node, writer, worker, max_document,
+                                   salvage, (size, sha256))
+        for collection in sorted(directory.collections, key=lambda c: (c.database, c.name)):
+            loader.load(collection, collection_identity(source.path, collection, hashes))
+    except WarehouseError as error:  # the directory's own files cannot be read
+        warehouse.rollback()
+        outcome.status, outcome.error = "failed", error.located(source.display)
+        warehouse.record_failure(source.display, 0, "", node, str(outcome.error))
+    except BaseException:
+        warehouse.rollback()
+        raise
+    finally:
+        progress.file_done()
+        if writer is not None:
+            writer.close(outcome.warnings)
+    return (writer.outcomes if writer is not None else []) + [outcome]
+
+
+class _CollectionLoader:
+    """Sends each collection to be read (worker or here) and applies its events."""
+
+    def __init__(self, warehouse: Warehouse, source: SourceFile, node: str | None,
+                 writer: ContainerWriter, worker: Any, max_document: int, salvage: bool,
+                 identity: tuple[int, str]) -> None:
+        self.warehouse, self.source, self.node = warehouse, source, node
+        self.writer, self.worker = writer, worker
+        self.max_document, self.salvage, self.identity = max_document, salvage, identity
+
+    def load(self, collection: Any, identity: tuple[int, str]) -> None:
+        key = f"{collection.database}.{collection.name}"
+        display = f"{self.source.display}!{key}"
+        done = settled(self.warehouse, self.identity, collection, key, display, identity,
+                       self.max_document)
+        if done is not None:
+            self.writer(done)
+        else:
+            job = FileJob(self.source.path, display, self.node, self.warehouse.next_source_id(),
+                          profile.new_ids(self.warehouse.next_key), self.max_document,
+                          self.salvage, None, (collection.database, collection.name))
+            self.writer(MemberStarted(job, key, identity[0], identity))
+            try:
+                if self.worker is None:
+                    read_file(job, self.warehouse, self.writer)
+                else:
+                    for event in _worker_events(self.worker.read(job)):
+                        self.writer(event)
+            except WarehouseError as error:
+                self.writer(MemberDone(display, key, "failed", "", error.located(display),
+                                       identity))
+
+
+def _worker_events(events: Any) -> Iterable[object]:
+    try:
+        yield from events
+    except NeedsWriter:  # never for a collection: its handlers are the documents'
+        raise WarehouseError("a collection's documents must load in the worker") from None
+    finally:
+        events.close()
+
