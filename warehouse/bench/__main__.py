@@ -78,10 +78,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
     """BSON vs JSON (issue 3), CSV vs the sqlite3 shell (issue 4), containers vs loose
-    files (issue 13)."""
+    files (issue 13), data directories vs a dump (issue 14)."""
     from .bson_dump import bench_bson
     from .containers import bench_containers
     from .csv_files import bench_csv
+    from .dbpath import bench_dbpath
 
     found = {"bson": bench_bson(workdir / "bson", runs)}
     print("BSON vs JSON:", json.dumps(found["bson"]), flush=True)
@@ -89,6 +90,8 @@ def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
     print("CSV vs sqlite3 .import:", json.dumps(found["csv"]), flush=True)
     found["containers"] = bench_containers(workdir / "containers", min(runs, 5000))
     print("containers vs loose files:", json.dumps(found["containers"]), flush=True)
+    found["dbpath"] = bench_dbpath(workdir / "dbpath", min(runs, 2000))
+    print("data directories vs a dump:", json.dumps(found["dbpath"]), flush=True)
     return found
 
 
