@@ -23,6 +23,7 @@ import pytest
 import zstandard
 from click.testing import CliRunner
 
+from conftest import rows
 from warehouse.cli import main
 from warehouse.demo import dumpwriter, generate
 from warehouse.demo.compressed import open_writer
@@ -67,14 +68,6 @@ def views(db: Path) -> dict[str, list[tuple]]:
     found["sample_trait"] = con.execute("SELECT count(*), sum(count) FROM sample_trait").fetchall()
     con.close()
     return found
-
-
-def rows(db: Path, sql: str, *params) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def run_build(*args: str):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import rows
 from warehouse.cli import main
 from warehouse.demo import generate, make_timing, timing_rng
 from warehouse.demo.dumpwriter import write_collection
@@ -66,14 +67,6 @@ def snapshot(db: Path) -> dict[str, list]:
     found["traits"] = con.execute("SELECT count(*), sum(count) FROM sample_trait").fetchall()
     con.close()
     return found
-
-
-def rows(db: Path, sql: str, *params) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

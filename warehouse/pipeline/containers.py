@@ -55,32 +55,53 @@ def load_container(warehouse: Warehouse, source: SourceFile, progress: Progress,
                    max_document: int, *, replace_changed: bool = False, worker: Any = None,
                    salvage: bool = False) -> list[FileOutcome]:
     """Load every member of a container; the outcomes of its members, then its own."""
-    node = container_node(source)
-    outcome = FileOutcome(source.display, "container", node)
-    size, sha256 = file_identity(source.path)
-    outcome.input_bytes = size
-    progress.file_started(source, size)
-    writer: ContainerWriter | None = None
-    try:
-        container_id = container_row(warehouse, source, outcome, size, sha256, node,
+    load = ContainerLoad(warehouse, source, progress)
+    with load:
+        size, sha256 = load.identity = file_identity(source.path)
+        load.outcome.input_bytes = size
+        progress.file_started(source, size)
+        container_id = container_row(warehouse, source, load.outcome, size, sha256, load.node,
                                      replace_changed)
         if container_id is None:
-            return [outcome]
-        writer = ContainerWriter(warehouse, container_id, outcome, progress, worker)
-        job = _job(warehouse, source, node, max_document, salvage, (size, sha256))
-        _read(warehouse, job, writer, worker)
-    except WarehouseError as error:  # the container cannot be read any further
-        warehouse.rollback()
-        outcome.status, outcome.error = "failed", error.located(source.display)
-        warehouse.record_failure(source.display, size, sha256, node, str(outcome.error))
-    except BaseException:
-        warehouse.rollback()
-        raise
-    finally:
-        progress.file_done()
-        if writer is not None:
-            writer.close()
-    return (writer.outcomes if writer is not None else []) + [outcome]
+            return load.outcomes()
+        load.writer = ContainerWriter(warehouse, container_id, load.outcome, progress, worker)
+        job = _job(warehouse, source, load.node, max_document, salvage, (size, sha256))
+        _read(warehouse, job, load.writer, worker)
+    return load.outcomes()
+
+
+class ContainerLoad:
+    """``with``: one container (or data directory) being loaded, and how that ends: an
+    error that stops it fails it alone (rolled back, remembered in ``failure``)."""
+
+    def __init__(self, warehouse: Warehouse, source: SourceFile, progress: Progress) -> None:
+        self.warehouse, self.source, self.progress = warehouse, source, progress
+        self.node = container_node(source)
+        self.outcome = FileOutcome(source.display, "container", self.node)
+        self.writer: ContainerWriter | None = None
+        self.identity: tuple[int, str] = (0, "")
+
+    def __enter__(self) -> "ContainerLoad":
+        return self
+
+    def __exit__(self, kind: Any, error: BaseException | None, trace: Any) -> bool:
+        try:
+            if error is not None:
+                self.warehouse.rollback()
+            if isinstance(error, WarehouseError):  # it cannot be read any further
+                self.outcome.status = "failed"
+                self.outcome.error = error.located(self.source.display)
+                self.warehouse.record_failure(self.source.display, *self.identity, self.node,
+                                              str(self.outcome.error))
+        finally:
+            self.progress.file_done()
+            if self.writer is not None:
+                self.writer.close(self.outcome.warnings)
+        return isinstance(error, WarehouseError)
+
+    def outcomes(self) -> list[FileOutcome]:
+        """Its members' outcomes, then its own."""
+        return (self.writer.outcomes if self.writer is not None else []) + [self.outcome]
 
 
 def _job(warehouse: Warehouse, source: SourceFile, node: str | None, max_document: int,

@@ -20,7 +20,7 @@ from ..formats.dbpath import engine_of, read_data_directory
 from ..sources import SourceFile
 from ..store import Warehouse
 from .collections import collection_identity, combined, file_hashes, settled
-from .containers import ContainerWriter, container_node, container_row
+from .containers import ContainerLoad, ContainerWriter, container_row
 from .events import FileJob, FileOutcome, MemberDone, MemberStarted, NeedsWriter
 from .reading import read_file
 from .records import profile
@@ -34,38 +34,27 @@ def load_data_directory(warehouse: Warehouse, source: SourceFile, progress: Prog
                         max_document: int, *, replace_changed: bool = False, worker: Any = None,
                         salvage: bool = False) -> list[FileOutcome]:
     """Load every collection of a data directory; their outcomes, then the directory's."""
-    node = container_node(source)
-    outcome = FileOutcome(source.display, "container", node)
-    progress.file_started(source, source.size())
-    writer: ContainerWriter | None = None
-    try:
+    load = ContainerLoad(warehouse, source, progress)
+    with load:
+        progress.file_started(source, source.size())
         directory = read_data_directory(source.path)
         hashes = file_hashes(sorted(p for p in source.path.rglob("*") if p.is_file()))
-        size, sha256 = combined((str(p.relative_to(source.path)), h) for p, h in hashes.items())
-        outcome.input_bytes = size
-        outcome.warnings = list(directory.warnings)
-        container_id = container_row(warehouse, source, outcome, size, sha256, node,
-                                     replace_changed, f"mongodb-{directory.engine}", "none")
+        size, sha256 = load.identity = combined(
+            (str(p.relative_to(source.path)), h) for p, h in hashes.items())
+        outcome = load.outcome
+        outcome.input_bytes, outcome.warnings = size, list(directory.warnings)
+        engine = f"mongodb-{directory.engine}"
+        container_id = container_row(warehouse, source, outcome, size, sha256, load.node,
+                                     replace_changed, engine, "none")
         if container_id is None:
-            return [outcome]
-        outcome.format, outcome.compression = f"mongodb-{directory.engine}", "none"
-        writer = ContainerWriter(warehouse, container_id, outcome, progress, None)
-        loader = _CollectionLoader(warehouse, source, node, writer, worker, max_document,
-                                   salvage, (size, sha256))
+            return load.outcomes()
+        outcome.format, outcome.compression = engine, "none"
+        load.writer = ContainerWriter(warehouse, container_id, outcome, progress, None)
+        loader = _CollectionLoader(warehouse, source, load.node, load.writer, worker,
+                                   max_document, salvage, (size, sha256))
         for collection in sorted(directory.collections, key=lambda c: (c.database, c.name)):
             loader.load(collection, collection_identity(source.path, collection, hashes))
-    except WarehouseError as error:  # the directory's own files cannot be read
-        warehouse.rollback()
-        outcome.status, outcome.error = "failed", error.located(source.display)
-        warehouse.record_failure(source.display, 0, "", node, str(outcome.error))
-    except BaseException:
-        warehouse.rollback()
-        raise
-    finally:
-        progress.file_done()
-        if writer is not None:
-            writer.close(outcome.warnings)
-    return (writer.outcomes if writer is not None else []) + [outcome]
+    return load.outcomes()
 
 
 class _CollectionLoader:
