@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from collections import Counter
 
 import click
@@ -12,7 +11,7 @@ from tqdm import tqdm
 from ..errors import WarehouseError
 from ..pipeline.build import BuildSummary, build as build_warehouse
 from ..sources import SourceFile, find_sources
-from .common import fail
+from .common import fail, fail_on
 
 
 class TqdmProgress:
@@ -46,8 +45,8 @@ class TqdmProgress:
 
 
 @click.command()
-@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
-              help="Warehouse file to create or add to.")
+@click.option("--db", "db_path", required=True, type=click.Path(),
+              help="Warehouse file to create or add to (in a folder that exists).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--node", help="Node name for every file (default: the first folder below each PATH).")
 @click.option("--max-document", default=64, show_default=True, type=click.IntRange(1),
@@ -72,7 +71,8 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     stored is counted as a duplicate when its content is the same, and kept
     in the `conflict` table when it differs. Exit code 1 when any file failed
     or changed since it was loaded (see --replace), or had parts left out
-    (see --salvage).
+    (see --salvage). Exit codes 4 to 9 when DB cannot be used (it is then
+    left as it was).
     """
     from ..sources import find_sources
 
@@ -87,9 +87,7 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
                                   salvage=salvage)
     except WarehouseError as error:
         progress.close()
-        if verbose:
-            traceback.print_exc()
-        fail(str(error))
+        fail_on(error, verbose)
     progress.close()
     for outcome in summary.failed:
         click.echo(str(outcome.error), err=True)

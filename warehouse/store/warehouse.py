@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .. import __version__
+from .identity import APPLICATION_ID, check_for_building, check_identity, identity_of
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 _MIGRATION = re.compile(r"^(\d{3})_[\w-]+\.sql$")
@@ -69,7 +70,12 @@ def schema_version() -> int:
 
 
 class Warehouse:
-    """A warehouse file, opened for building (or read-only, beside a build)."""
+    """A warehouse file, opened for building (or read-only, beside a build).
+
+    Opening for building checks that the path is a warehouse this version
+    may write (``identity.py``); a file that is none raises
+    ``WarehouseFileError`` and is left as it was.
+    """
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
@@ -79,12 +85,18 @@ class Warehouse:
             self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
                                       isolation_level=None)
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_for_building(self.path, schema_version())
         # Autocommit mode: transactions are opened and closed explicitly.
         self.db = sqlite3.connect(self.path, isolation_level=None)
-        for pragma in BUILD_PRAGMAS:
-            self.db.execute(f"PRAGMA {pragma}")
-        self.migrate()
+        try:
+            # what the file is, read again by the connection that writes it
+            check_identity(self.path, identity_of(self.db), schema_version())
+            for pragma in BUILD_PRAGMAS:
+                self.db.execute(f"PRAGMA {pragma}")
+            self.migrate()
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -100,6 +112,9 @@ class Warehouse:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> None:
+        if self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            # a new file, or one built before warehouses were marked
+            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         current = self.version()
         for number, path in migrations():
             if number > current:
