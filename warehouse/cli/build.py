@@ -40,6 +40,10 @@ class TqdmProgress:
         if self.bar.n < self.expected:
             self.bar.update(self.expected - self.bar.n)
 
+    def write(self, line: str) -> None:
+        """A line for people, above the bar."""
+        tqdm.write(line, file=sys.stderr)
+
     def close(self) -> None:
         self.bar.close()
 
@@ -60,10 +64,14 @@ class TqdmProgress:
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
               help="Processes: 2 reads and maps in a worker while this one writes "
                    "[default: 2 on a machine with 2 cores or more].")
+@click.option("--wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="While another build holds DB, wait at most this long, then exit with "
+                   "code 3 [default: as long as it takes].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary; errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per file; tracebacks on errors.")
 def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: int,
-          replace: bool, salvage: bool, jobs: int | None, quiet: bool, verbose: bool) -> None:
+          replace: bool, salvage: bool, jobs: int | None, wait: float | None, quiet: bool,
+          verbose: bool) -> None:
     """Load every file under PATHS (files or folders, any compression) into DB.
 
     Files already loaded (same size and sha256) are skipped. A damaged file
@@ -71,8 +79,8 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     stored is counted as a duplicate when its content is the same, and kept
     in the `conflict` table when it differs. Exit code 1 when any file failed
     or changed since it was loaded (see --replace), or had parts left out
-    (see --salvage). Exit codes 4 to 9 when DB cannot be used (it is then
-    left as it was).
+    (see --salvage). Another build of DB is waited for (see --wait). Exit
+    codes 3 to 9 when DB cannot be used (it is then left as it was).
     """
     from ..sources import find_sources
 
@@ -84,7 +92,7 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     try:
         summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
                                   max_document=max_document << 20, replace=replace, jobs=jobs,
-                                  salvage=salvage)
+                                  salvage=salvage, wait=wait, notify=progress.write)
     except WarehouseError as error:
         progress.close()
         fail_on(error, verbose)

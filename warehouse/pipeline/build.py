@@ -19,7 +19,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from ..errors import WarehouseError
 from ..formats.dumpdir import is_bson_name, is_companion
@@ -88,7 +88,8 @@ def default_jobs() -> int:
 
 def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = None,
           progress: Progress | None = None, max_document: int = DEFAULT_MAX_DOCUMENT,
-          replace: bool = False, jobs: int | None = None, salvage: bool = False) -> BuildSummary:
+          replace: bool = False, jobs: int | None = None, salvage: bool = False,
+          wait: float | None = None, notify: Callable[[str], None] | None = None) -> BuildSummary:
     """Load every file under ``paths`` into the warehouse at ``db_path``.
 
     ``replace``: a file whose content changed since it was loaded from the same
@@ -96,6 +97,10 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     ``jobs``: processes to use (default: 2 where there are 2 cores).
     ``salvage``: keep the intact records of a damaged file (default: load
     nothing of it); the parts left out go to the ``skipped`` table.
+    ``wait``: seconds to wait for another build of the same warehouse (None:
+    as long as it takes); ``notify`` hears one line about that.
+
+    Raises ``WarehouseFileError`` when the warehouse file cannot be used.
     """
     started = time.perf_counter()
     progress = progress or NullProgress()
@@ -104,7 +109,7 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     jobs = default_jobs() if jobs is None else jobs
     big = sum(s.path.stat().st_size for s in sources) >= PARALLEL_MIN_BYTES
     workers = _Workers(Path(db_path)) if jobs > 1 and big else None
-    with Warehouse(db_path) as warehouse:
+    with Warehouse(db_path, wait=wait, notify=notify) as warehouse:
         try:
             for source in sources:
                 if is_companion(source.path):

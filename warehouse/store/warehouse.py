@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .. import __version__
 from .identity import APPLICATION_ID, check_for_building, check_identity, identity_of
+from .lock import BuildLock
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 _MIGRATION = re.compile(r"^(\d{3})_[\w-]+\.sql$")
@@ -73,33 +75,53 @@ class Warehouse:
     """A warehouse file, opened for building (or read-only, beside a build).
 
     Opening for building checks that the path is a warehouse this version
-    may write (``identity.py``); a file that is none raises
-    ``WarehouseFileError`` and is left as it was.
+    may write (``identity.py``), and waits for any other build on it
+    (``lock.py``; ``wait`` seconds at most, None: as long as it takes,
+    ``notify`` hears what it waits for). Failures of the file itself raise
+    ``WarehouseFileError``.
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path, *, read_only: bool = False, wait: float | None = None,
+                 notify: Callable[[str], None] | None = None) -> None:
+        self.path = Path(path)  # the warehouse, as given
         self._inserts: dict[str, tuple[str, int]] = {}
+        self._lock: BuildLock | None = None
         if read_only:
             # A reader beside the build's writer (a worker process): sees what is committed.
             self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
                                       isolation_level=None)
             return
-        check_for_building(self.path, schema_version())
-        # Autocommit mode: transactions are opened and closed explicitly.
-        self.db = sqlite3.connect(self.path, isolation_level=None)
         try:
-            # what the file is, read again by the connection that writes it
-            check_identity(self.path, identity_of(self.db), schema_version())
-            for pragma in BUILD_PRAGMAS:
-                self.db.execute(f"PRAGMA {pragma}")
-            self.migrate()
+            self._open(wait, notify or (lambda line: None))
         except BaseException:
-            self.db.close()
+            if hasattr(self, "db"):
+                self.db.close()
+            self._release()
             raise
 
+    def _open(self, wait: float | None, notify: Callable[[str], None]) -> None:
+        check_for_building(self.path, schema_version())
+        real = self.path.resolve()  # one lock, whatever links lead here
+        self._lock = BuildLock(real)
+        self._lock.acquire(wait, notify)
+        # Autocommit mode: transactions are opened and closed explicitly.
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        # while we waited, another program may have changed what the file is
+        check_identity(self.path, identity_of(self.db), schema_version())
+        for pragma in BUILD_PRAGMAS:
+            self.db.execute(f"PRAGMA {pragma}")
+        self.migrate()
+
     def close(self) -> None:
-        self.db.close()
+        """Close, then let the next build in."""
+        try:
+            self.db.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> "Warehouse":
         return self
