@@ -25,7 +25,7 @@ from ..errors import WarehouseError
 from ..formats.dumpdir import is_bson_name, is_companion
 from ..formats.mongoexport import DEFAULT_MAX_DOCUMENT
 from ..sources import SourceFile, file_identity, find_sources
-from ..store import Warehouse
+from ..store import Warehouse, WarehouseFileError
 from .loading import (Batch, FileJob, FileOutcome, Finished, NeedsWriter, Opened, profile,
                       read_file)
 
@@ -100,7 +100,8 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     ``wait``: seconds to wait for another build of the same warehouse (None:
     as long as it takes); ``notify`` hears one line about that.
 
-    Raises ``WarehouseFileError`` when the warehouse file cannot be used.
+    Raises ``WarehouseFileError`` when the warehouse file cannot be used or
+    fails (the file being loaded rolls back).
     """
     started = time.perf_counter()
     progress = progress or NullProgress()
@@ -143,6 +144,10 @@ class _Workers:
             self.worker = MappingWorker(self.db_path)
         return self.worker.read(job)
 
+    def abandon(self) -> None:
+        if self.worker is not None:
+            self.worker.abandon()
+
     def close(self) -> None:
         if self.worker is not None:
             self.worker.close()
@@ -151,43 +156,70 @@ class _Workers:
 def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
               max_document: int = DEFAULT_MAX_DOCUMENT, *, replace: bool = False,
               worker: Any = None, salvage: bool = False) -> FileOutcome:
-    """Load one file in one transaction; on any input error, load nothing of it."""
+    """Load one file in one transaction; on any input error, load nothing of it.
+
+    A failure of the warehouse file itself (``WarehouseFileError``: disk full,
+    I/O error) or an interruption rolls the file back too, and stops the build.
+    """
     outcome = FileOutcome(source.display, "loaded", source.node)
     size, sha256 = file_identity(source.path)
     outcome.input_bytes = size
     progress.file_started(source, size)
     try:
-        wanted, replacing = _wanted(warehouse, source, outcome, size, sha256, replace)
-        if not wanted:
-            return outcome
-        job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
-                      profile.new_ids(warehouse.next_key), max_document, salvage)
-        writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
-        writer.replacing = replacing
-        if worker is not None and not warehouse.has_csv_only_runs():
-            events = worker.read(job)
+        with warehouse.storing(source.display):
             try:
-                for event in events:
-                    writer(event)
-                return outcome
-            except NeedsWriter:
-                pass  # a format whose handlers write themselves: read it here
-            finally:
-                events.close()
-        read_file(job, warehouse, writer)
-    except WarehouseError as error:
-        warehouse.rollback()
-        outcome.status = "failed"
-        outcome.error = error.located(source.display)
-        warehouse.record_failure(source.display, size, sha256, source.node, str(outcome.error))
-        outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
-        outcome.conflicts = outcome.disagreements = 0
+                _load(warehouse, source, outcome, size, sha256, progress, max_document,
+                      replace, worker, salvage)
+            except WarehouseFileError:
+                raise
+            except WarehouseError as error:
+                warehouse.rollback()
+                outcome.status = "failed"
+                outcome.error = error.located(source.display)
+                warehouse.record_failure(source.display, size, sha256, source.node,
+                                         str(outcome.error))
+                outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
+                outcome.conflicts = outcome.disagreements = 0
     except BaseException:
         warehouse.rollback()
         raise
     finally:
         progress.file_done()
     return outcome
+
+
+def _load(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
+          sha256: str, progress: Progress, max_document: int, replace: bool, worker: Any,
+          salvage: bool) -> None:
+    """The load itself: ask the ledger, then read (in the worker where there is one) and write."""
+    wanted, replacing = _wanted(warehouse, source, outcome, size, sha256, replace)
+    if not wanted:
+        return
+    job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
+                  profile.new_ids(warehouse.next_key), max_document, salvage)
+    writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
+    writer.replacing = replacing
+    if worker is not None and not warehouse.has_csv_only_runs():
+        if _through_worker(worker, job, writer):
+            return
+    read_file(job, warehouse, writer)
+
+
+def _through_worker(worker: Any, job: FileJob, writer: "FileWriter") -> bool:
+    """Write what the worker reads of the file; False when only this process can read it."""
+    events = worker.read(job)
+    try:
+        for event in events:
+            writer(event)
+        return True
+    except NeedsWriter:
+        return False  # a format whose handlers write themselves: read it here
+    except BaseException as error:
+        if isinstance(error, WarehouseFileError) or not isinstance(error, WarehouseError):
+            worker.abandon()  # the build stops: no use reading the rest of the file
+        raise
+    finally:
+        events.close()
 
 
 def _wanted(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,

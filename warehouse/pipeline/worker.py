@@ -13,7 +13,7 @@ import os
 import queue
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 from ..errors import WarehouseError
 from ..store import Warehouse
@@ -51,9 +51,11 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
 
     warehouse = Warehouse(db_path, read_only=True)
     try:
-        while (job := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
+        while (task := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
+            job = cast(FileJob, task)
             try:
-                read_file(job, warehouse, emit, in_worker=True)  # type: ignore[arg-type]
+                with warehouse.storing(job.display):  # the warehouse unreadable: one clear error
+                    read_file(job, warehouse, emit, in_worker=True)
             except (WarehouseError, NeedsWriter) as error:
                 emit(_Failed(error))
             except _Orphaned:
@@ -77,13 +79,14 @@ class MappingWorker:
         self.process = context.Process(target=_serve, args=(db_path, self.tasks, self.events),
                                        name="warehouse-mapper", daemon=True)
         self.process.start()
+        self.abandoned = False
 
     def read(self, job: FileJob) -> Iterator[object]:
         """The events of one file, as ``read_file`` emits them; errors re-raised here."""
         self.tasks.put(job)
         finished = False
         try:
-            while True:
+            while not finished:
                 event = self._next()
                 if isinstance(event, _Failed):
                     finished = True
@@ -92,12 +95,12 @@ class MappingWorker:
                     raise event.error
                 finished = isinstance(event, Finished)
                 yield event
-                if finished:
-                    return
-        finally:
-            # The writer gave up on this file: skip what the worker still sends of it.
-            while not finished:
+        except GeneratorExit:
+            # The writer gave up on this file and goes on with the next: skip
+            # what the worker still sends of it (unless the build stops).
+            while not finished and not self.abandoned:
                 finished = isinstance(self._next(), (Finished, _Failed))
+            raise
 
     def _next(self) -> object:
         while True:
@@ -106,6 +109,14 @@ class MappingWorker:
             except queue.Empty:
                 if not self.process.is_alive():
                     raise RuntimeError("the worker process died") from None
+
+    def abandon(self) -> None:
+        """End the worker now, whatever it is reading: the build stops (interrupted,
+        or the warehouse cannot be written)."""
+        self.abandoned = True
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=5)
 
     def close(self) -> None:
         if self.process.is_alive():

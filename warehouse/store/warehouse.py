@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .. import __version__
+from .errors import from_sqlite
 from .identity import APPLICATION_ID, check_for_building, check_identity, identity_of
 from .lock import BuildLock
 
@@ -104,13 +106,14 @@ class Warehouse:
         real = self.path.resolve()  # one lock, whatever links lead here
         self._lock = BuildLock(real)
         self._lock.acquire(wait, notify)
-        # Autocommit mode: transactions are opened and closed explicitly.
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        # while we waited, another program may have changed what the file is
-        check_identity(self.path, identity_of(self.db), schema_version())
-        for pragma in BUILD_PRAGMAS:
-            self.db.execute(f"PRAGMA {pragma}")
-        self.migrate()
+        with self._translated("opening it"):
+            # Autocommit mode: transactions are opened and closed explicitly.
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+            # while we waited, another program may have changed what the file is
+            check_identity(self.path, identity_of(self.db), schema_version())
+            for pragma in BUILD_PRAGMAS:
+                self.db.execute(f"PRAGMA {pragma}")
+            self.migrate()
 
     def close(self) -> None:
         """Close, then let the next build in."""
@@ -128,6 +131,26 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def _translated(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise (from_sqlite(error, self.path, doing=doing) or error) from error
+
+    @contextmanager
+    def storing(self, loading: str) -> Iterator[None]:
+        """Around the load of one file: when the warehouse file itself fails (disk full,
+        I/O error), roll the file back and raise ``WarehouseFileError`` naming it."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            found = from_sqlite(error, self.path, loading=loading)
+            if found is None:
+                raise
+            self.rollback()
+            raise found from error
 
     # -- schema -------------------------------------------------------------
     def version(self) -> int:
@@ -154,7 +177,12 @@ class Warehouse:
 
     def rollback(self) -> None:
         if self.db.in_transaction:
-            self.db.execute("ROLLBACK")
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                # after a failed write (disk full, I/O error) SQLite may have rolled
+                # back already; what remains, its journal undoes on the next open
+                pass
 
     # -- ledger -------------------------------------------------------------
     def loaded_source(self, sha256: str, size: int) -> sqlite3.Row | None:
