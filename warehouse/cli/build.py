@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import traceback
 from collections import Counter
+from typing import NoReturn
 
 import click
 from tqdm import tqdm
 
 from ..errors import WarehouseError
-from ..pipeline.build import BuildSummary, build as build_warehouse
+from ..pipeline.build import BuildSummary, Interrupted, build as build_warehouse
+from ..pipeline.interrupt import stop_on_signals
 from ..sources import SourceFile, find_sources
 from .common import fail, fail_on
 
@@ -79,23 +83,23 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     stored is counted as a duplicate when its content is the same, and kept
     in the `conflict` table when it differs. Exit code 1 when any file failed
     or changed since it was loaded (see --replace), or had parts left out
-    (see --salvage). Another build of DB is waited for (see --wait). Exit
-    codes 3 to 9 when DB cannot be used (it is then left as it was).
+    (see --salvage). Another build of DB is waited for (see --wait). Exit codes
+    3 to 9 when DB cannot be used; 130 and 143 when stopped by Ctrl-C or SIGTERM
+    (the file being loaded rolls back; the files before it stay).
     """
-    from ..sources import find_sources
-
-    try:
-        sources = find_sources(list(paths), node)
-    except WarehouseError as error:
-        fail(str(error))
-    progress = TqdmProgress(sources, enabled=not quiet)
-    try:
-        summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
-                                  max_document=max_document << 20, replace=replace, jobs=jobs,
-                                  salvage=salvage, wait=wait, notify=progress.write)
-    except WarehouseError as error:
-        progress.close()
-        fail_on(error, verbose)
+    progress = None
+    with stop_on_signals():
+        try:
+            sources = find_sources(list(paths), node)
+            progress = TqdmProgress(sources, enabled=not quiet)
+            summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
+                                      max_document=max_document << 20, replace=replace,
+                                      jobs=jobs, salvage=salvage, wait=wait,
+                                      notify=progress.write)
+        except (WarehouseError, Interrupted) as error:
+            if progress is not None:
+                progress.close()
+            _fail(db_path, error, verbose)
     progress.close()
     for outcome in summary.failed:
         click.echo(str(outcome.error), err=True)
@@ -108,6 +112,26 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
         _print_summary(summary, db_path, verbose)
     if not summary.ok:
         sys.exit(1)
+
+
+def _fail(db_path: str, error: WarehouseError | Interrupted, verbose: bool) -> NoReturn:
+    if isinstance(error, WarehouseError):
+        fail_on(error, verbose)
+    if verbose:
+        traceback.print_exception(error)
+    fail(_interrupted(db_path, error), error.exit_code)
+
+
+def _interrupted(db_path: str, stop: Interrupted) -> str:
+    """What a signal left: the file being loaded rolled back, the files before it whole."""
+    summary: BuildSummary = stop.summary or BuildSummary()
+    where = f" while loading {stop.loading}: nothing of it was stored" if stop.loading else ""
+    loaded = summary.count("loaded") + summary.count("salvaged")
+    complete = (f"{loaded} files loaded in full ({summary.total('runs')} runs)" if loaded
+                else "no file was loaded")
+    already = summary.count("skipped")
+    return (f"{db_path}: interrupted by {signal.Signals(stop.signum).name}{where}; {complete}"
+            f"{f', {already} already there' if already else ''}; build again to load the rest")
 
 
 def _print_summary(summary: BuildSummary, db_path: str, verbose: bool) -> None:

@@ -26,10 +26,11 @@ from ..formats.dumpdir import is_bson_name, is_companion
 from ..formats.mongoexport import DEFAULT_MAX_DOCUMENT
 from ..sources import SourceFile, file_identity, find_sources
 from ..store import Warehouse, WarehouseFileError
+from .interrupt import Interrupted
 from .loading import (Batch, FileJob, FileOutcome, Finished, NeedsWriter, Opened, profile,
                       read_file)
 
-__all__ = ["BuildSummary", "FileOutcome", "build", "load_file"]
+__all__ = ["BuildSummary", "FileOutcome", "Interrupted", "build", "load_file"]
 
 # Below this much input a worker process costs more than it saves.
 PARALLEL_MIN_BYTES = 4 << 20
@@ -101,7 +102,8 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     as long as it takes); ``notify`` hears one line about that.
 
     Raises ``WarehouseFileError`` when the warehouse file cannot be used or
-    fails (the file being loaded rolls back).
+    fails (the file being loaded rolls back), and ``Interrupted`` on Ctrl-C
+    (or SIGTERM, where the caller turns it into one), with what was complete.
     """
     started = time.perf_counter()
     progress = progress or NullProgress()
@@ -109,21 +111,52 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     sources = find_sources(paths, node)
     jobs = default_jobs() if jobs is None else jobs
     big = sum(s.path.stat().st_size for s in sources) >= PARALLEL_MIN_BYTES
-    workers = _Workers(Path(db_path)) if jobs > 1 and big else None
-    with Warehouse(db_path, wait=wait, notify=notify) as warehouse:
-        try:
-            for source in sources:
-                if is_companion(source.path):
-                    summary.files.append(FileOutcome(source.display, "companion", source.node))
-                    continue
-                summary.files.append(load_file(warehouse, source, progress, max_document,
-                                               replace=replace, worker=workers, salvage=salvage))
-        finally:
-            if workers is not None:
-                summary.parallel = workers.started
-                workers.close()
+    loading: str | None = None
+    first_free = 0
+    try:
+        with Warehouse(db_path, wait=wait, notify=notify) as warehouse:
+            workers = _Workers(warehouse.path) if jobs > 1 and big else None
+            try:
+                for source in sources:
+                    if is_companion(source.path):
+                        summary.files.append(FileOutcome(source.display, "companion", source.node))
+                        continue
+                    loading, first_free = source.display, warehouse.next_source_id()
+                    summary.files.append(load_file(warehouse, source, progress, max_document,
+                                                   replace=replace, worker=workers,
+                                                   salvage=salvage))
+                    loading = None
+            except KeyboardInterrupt:
+                loading = _unless_stored(warehouse, summary, loading, first_free)
+                raise
+            finally:
+                if workers is not None:
+                    summary.parallel = workers.started
+                    workers.close()
+    except KeyboardInterrupt as stop:
+        raise _interrupted(stop, summary, loading) from None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _unless_stored(warehouse: Warehouse, summary: BuildSummary, loading: str | None,
+                   first_free: int) -> str | None:
+    """The file a signal interrupted, unless the signal came just after its commit:
+    then the ledger has it, and so does the summary."""
+    if loading is None or not first_free:
+        return loading
+    row = warehouse.query("SELECT runs FROM source WHERE source_id >= ?", (first_free,)).fetchone()
+    if row is None:
+        return loading
+    summary.files.append(FileOutcome(loading, "loaded", runs=row[0] or 0))
+    return None
+
+
+def _interrupted(stop: KeyboardInterrupt, summary: BuildSummary,
+                 loading: str | None) -> Interrupted:
+    interrupted = stop if isinstance(stop, Interrupted) else Interrupted()
+    interrupted.summary, interrupted.loading = summary, loading
+    return interrupted
 
 
 class _Workers:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator, cast
@@ -49,6 +50,11 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
     def emit(event: object) -> None:
         wait(lambda: events.put(event, timeout=POLL_SECONDS))
 
+    # Ctrl-C reaches the whole process group: the main process decides what
+    # stops, and ends this one; SIGTERM ends it at once (a fork keeps the
+    # handlers of the main process, which raise instead).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     warehouse = Warehouse(db_path, read_only=True)
     try:
         while (task := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:

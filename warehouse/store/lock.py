@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import Problem, WarehouseFileError
+from .signals import deferred
 
 POLL_SECONDS = 0.2
 _NO_FLOCK = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
@@ -75,7 +76,8 @@ class BuildLock:
         told: dict | None = None
         while True:
             try:
-                holder = self._try()
+                with deferred():  # the descriptor is held or closed, never lost
+                    holder = self._try()
             except OSError as error:
                 raise self._unusable(error) from error
             if holder is None:
