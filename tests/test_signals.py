@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from warehouse.demo import write_demo
+from warehouse.pipeline.build import Interrupted, build
+from warehouse.store import filesystem, localcopy
 from warehouse.store.lock import BuildLock, lock_path
 from warehouse.store.signals import deferred
 
@@ -125,3 +128,25 @@ def test_a_step_that_must_finish_finishes_before_the_signal_stops_it() -> None:
             done.append("finished")
     assert done == ["finished"]
 
+
+def test_ctrl_c_while_moving_a_local_copy_into_place(raw: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    table = tmp_path / "mountinfo"
+    table.write_text(f"1 0 0:1 / / rw - ext4 /dev/vda rw\n2 1 0:2 / {share} rw - nfs4 nas:/ rw\n")
+    monkeypatch.setattr(filesystem, "MOUNTINFO", table)
+    copy = shutil.copyfile
+
+    def interrupted_copy(source, target):
+        os.kill(os.getpid(), signal.SIGINT)
+        return copy(source, target)
+
+    monkeypatch.setattr(localcopy.shutil, "copyfile", interrupted_copy)
+    db = share / "w.sqlite"
+    with pytest.raises(Interrupted) as caught:
+        build(db, [raw / "node1", raw / "node2"], jobs=1)
+    assert caught.value.loading is None and caught.value.summary.count("loaded") == 2
+    with sqlite3.connect(db) as con:  # the move finished: what the message counts is there
+        assert con.execute("SELECT count(*) FROM source").fetchone() == (2,)
+    assert sorted(p.name for p in share.iterdir()) == ["w.sqlite"]

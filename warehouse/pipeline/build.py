@@ -99,7 +99,8 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     ``salvage``: keep the intact records of a damaged file (default: load
     nothing of it); the parts left out go to the ``skipped`` table.
     ``wait``: seconds to wait for another build of the same warehouse (None:
-    as long as it takes); ``notify`` hears one line about that.
+    as long as it takes); ``notify`` hears one line about that, and about a
+    network filesystem.
 
     Raises ``WarehouseFileError`` when the warehouse file cannot be used or
     fails (the file being loaded rolls back), and ``Interrupted`` on Ctrl-C
@@ -115,7 +116,8 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     first_free = 0
     try:
         with Warehouse(db_path, wait=wait, notify=notify) as warehouse:
-            workers = _Workers(warehouse.path) if jobs > 1 and big else None
+            # the worker reads the file SQLite works on (a local copy on a network filesystem)
+            workers = _Workers(warehouse.file) if jobs > 1 and big else None
             try:
                 for source in sources:
                     if is_companion(source.path):

@@ -18,7 +18,9 @@ from typing import Any, Iterable, Mapping
 
 from .. import __version__
 from .errors import from_sqlite
+from .filesystem import filesystem_type, is_network
 from .identity import APPLICATION_ID, check_for_building, check_identity, identity_of
+from .localcopy import LocalCopy
 from .lock import BuildLock
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -77,17 +79,20 @@ class Warehouse:
     """A warehouse file, opened for building (or read-only, beside a build).
 
     Opening for building checks that the path is a warehouse this version
-    may write (``identity.py``), and waits for any other build on it
+    may write (``identity.py``), waits for any other build on it
     (``lock.py``; ``wait`` seconds at most, None: as long as it takes,
-    ``notify`` hears what it waits for). Failures of the file itself raise
+    ``notify`` hears what it waits for), and on a network filesystem works
+    on a local copy (``localcopy.py``). Failures of the file itself raise
     ``WarehouseFileError``.
     """
 
     def __init__(self, path: str | Path, *, read_only: bool = False, wait: float | None = None,
                  notify: Callable[[str], None] | None = None) -> None:
         self.path = Path(path)  # the warehouse, as given
+        self.file = self.path  # the file SQLite works on: a local copy on a network filesystem
         self._inserts: dict[str, tuple[str, int]] = {}
         self._lock: BuildLock | None = None
+        self._local: LocalCopy | None = None
         if read_only:
             # A reader beside the build's writer (a worker process): sees what is committed.
             self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
@@ -103,12 +108,18 @@ class Warehouse:
 
     def _open(self, wait: float | None, notify: Callable[[str], None]) -> None:
         check_for_building(self.path, schema_version())
-        real = self.path.resolve()  # one lock, whatever links lead here
+        real = self.path.resolve()  # one lock, one place to publish, whatever links lead here
         self._lock = BuildLock(real)
         self._lock.acquire(wait, notify)
+        fstype = filesystem_type(real.parent)
+        if is_network(fstype):
+            self._local = LocalCopy(real)
+            self.file = self._local.path
+            notify(f"{self.path} is on {fstype}, a network filesystem: building in a local copy "
+                   f"({self.file}), moved into place when the build ends")
         with self._translated("opening it"):
             # Autocommit mode: transactions are opened and closed explicitly.
-            self.db = sqlite3.connect(self.path, isolation_level=None)
+            self.db = sqlite3.connect(self.file, isolation_level=None)
             # while we waited, another program may have changed what the file is
             check_identity(self.path, identity_of(self.db), schema_version())
             for pragma in BUILD_PRAGMAS:
@@ -116,13 +127,20 @@ class Warehouse:
             self.migrate()
 
     def close(self) -> None:
-        """Close, then let the next build in."""
+        """Close; on a network filesystem, move the local copy into place (what is
+        committed: whole files); then let the next build in."""
         try:
             self.db.close()
+            if self._local is not None:
+                # published, or kept where the error says: no longer ours to discard
+                local, self._local = self._local, None
+                local.publish()
         finally:
             self._release()
 
     def _release(self) -> None:
+        if self._local is not None:
+            self._local.discard()
         if self._lock is not None:
             self._lock.release()
 
@@ -150,6 +168,8 @@ class Warehouse:
             if found is None:
                 raise
             self.rollback()
+            if self.file != self.path:
+                found.message += f" (the build works on a local copy in {self.file.parent})"
             raise found from error
 
     # -- schema -------------------------------------------------------------
