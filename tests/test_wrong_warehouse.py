@@ -188,3 +188,10 @@ def test_reading_commands_refuse_the_wrong_file_alike(tmp_path: Path, command: s
         assert before is None or fingerprint(db) == before
     assert not (tmp_path / "out").exists()  # refused before writing anything
 
+
+def test_the_readme_lists_every_exit_code() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### When things go wrong", 1)[1].split("\n## ", 1)[0]
+    for code in {0, 2, *EXIT_CODES.values()}:
+        assert f"\n| {code} |" in section, code
+    assert "\n| 130, 143 |" in section
