@@ -135,6 +135,22 @@ def test_a_warehouse_without_write_permission(tmp_path: Path, raw: Path, good: P
     refused(db, raw, Problem.READ_ONLY, "no permission")
 
 
+def test_an_unreadable_file(tmp_path: Path, raw: Path, monkeypatch) -> None:
+    db = tmp_path / "w.sqlite"
+    db.write_bytes(b"")
+    real_open = open
+
+    def denied(path, *args, **kwargs):
+        if Path(path) == db:  # as a file of another user, mode 600, would be
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", denied)
+    with pytest.raises(WarehouseFileError, match="cannot read it .Permission denied.") as caught:
+        build(db, [raw])
+    assert caught.value.problem is Problem.READ_ONLY
+
+
 def test_a_read_only_mount(raw: Path, good: Path, tmpfs) -> None:
     point = tmpfs("ro", "16m")
     db = point / "w.sqlite"

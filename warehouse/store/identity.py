@@ -62,7 +62,8 @@ def check_for_building(path: Path, known_version: int) -> Identity | None:
 
 
 def check_path(path: Path) -> None:
-    """A folder, or a file in a folder that does not exist: raise."""
+    """A folder, something else than a file, or a file in a folder that does not
+    exist: raise."""
     if path.is_dir():
         raise WarehouseFileError("is a folder; give the warehouse file, e.g. "
                                  f"{path / 'warehouse.sqlite'}", path, Problem.FOLDER)
@@ -110,8 +111,12 @@ def _unmarked_warehouse(identity: Identity) -> bool:
 
 
 def _check_header(path: Path) -> None:
-    with open(path, "rb") as fh:
-        head = fh.read(100)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except OSError as error:
+        raise WarehouseFileError(f"cannot read it ({error.strerror}): nothing was changed",
+                                 path, Problem.READ_ONLY) from None
     # an empty file is an empty database to SQLite (and `touch w.sqlite` makes one)
     if head and not head.startswith(SQLITE_MAGIC):
         raise WarehouseFileError(f"not a warehouse: not an SQLite file ({_looks_like(head)}); "
