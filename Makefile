@@ -21,6 +21,7 @@ $(BIN)/warehouse: pyproject.toml
 setup: $(BIN)/warehouse ## Create .venv and install the project into it
 
 warehouse: $(BIN)/warehouse ## Build $(DB) from data/raw/ (from demo data when data/raw/ is empty)
+	@mkdir -p $(dir $(DB))  # `warehouse build` never creates the folder of --db itself
 	@if [ -n "$$(find $(RAW) -type f ! -name .gitkeep 2>/dev/null | head -n 1)" ]; then \
 		$(BIN)/warehouse build --db $(DB) $(RAW); \
 	else \
@@ -42,4 +43,4 @@ bench: $(BIN)/warehouse ## Measure build speed and memory (see docs/performance.
 	$(BIN)/python -m warehouse.bench
 
 clean: ## Remove built warehouses, demo data and benchmark output (keeps data/raw/ and .venv)
-	rm -rf $(DB) $(DB)-wal $(DB)-shm $(DEMO) bench-out
+	rm -rf $(DB) $(DB)-wal $(DB)-shm $(DB).lock $(DEMO) bench-out

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..store import open_for_reading
 from .datasette import METADATA
 
 TEMPLATE_KEY = "warehouse"
@@ -42,11 +43,21 @@ def metadata_for(db_path: str | Path) -> dict[str, Any]:
 def make_datasette(db_path: str | Path):
     """A Datasette instance serving ``db_path`` read-only, with the warehouse metadata."""
     from datasette.app import Datasette
+    from datasette.database import Database
+
+    class ReadOnly(Database):
+        # Datasette reads through mode=ro connections but opens a writing one
+        # for plugins and writable queries: here that one is read-only too.
+        def connect(self, write: bool = False):
+            return super().connect(write=False)
 
     path = Path(db_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no warehouse at {path}")
-    return Datasette([str(path)], metadata=metadata_for(path), settings=SETTINGS)
+    open_for_reading(path).close()  # a warehouse, or one clear error
+    datasette = Datasette([str(path)], metadata=metadata_for(path), settings=SETTINGS)
+    name = database_name(path)
+    datasette.remove_database(name)
+    datasette.add_database(ReadOnly(datasette, path=str(path), is_mutable=True), name=name)
+    return datasette
 
 
 def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> None:

@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from ..store import open_for_reading
+
 # file suffix -> view; the files of analytics/ctmixtures-export-data.py
 EXPORTS = {
     "simulation-data": "simulation_data",
@@ -51,13 +53,11 @@ def export_view(db: sqlite3.Connection, view: str, path: Path) -> int:
 
 def export(db_path: str | Path, out_dir: str | Path, basename: str) -> dict[Path, int]:
     """Write ``B-simulation-data.csv`` and its three siblings; return rows per file."""
+    db = open_for_reading(db_path)  # before the folder is made: nothing to export into it
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = {}
-    if not Path(db_path).is_file():
-        raise FileNotFoundError(f"no warehouse at {db_path}")
-    db = sqlite3.connect(Path(db_path).resolve().as_uri() + "?mode=ro", uri=True)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         for suffix, view in EXPORTS.items():
             path = out / f"{basename}-{suffix}.csv"
             written[path] = export_view(db, view, path)

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
+from ..store import open_for_reading
+
 NAN_TEXT = "NaN"
 
 # Text columns holding a handful of distinct labels.
@@ -44,11 +46,8 @@ SAMPLE_TABLES = ("sample_locus", "sample_trait", "sample_configuration")
 
 
 def connect(db: str | Path) -> sqlite3.Connection:
-    """Open a warehouse read-only."""
-    path = Path(db)
-    if not path.is_file():
-        raise FileNotFoundError(f"no warehouse at {path}")
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    """Open a warehouse read-only (FileNotFoundError, or WarehouseFileError when it is none)."""
+    return open_for_reading(db)
 
 
 def read_view(db: str | Path, name: str) -> pd.DataFrame:

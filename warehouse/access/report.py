@@ -70,9 +70,9 @@ class Page:
 def report(db: str | Path, out_dir: str | Path) -> Path:
     """Write ``out_dir``/index.html (and its figures as PNG files); return its path."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    page = Page(out)
-    with closing(connect(db)) as con:
+    with closing(connect(db)) as con:  # a warehouse, or an error before anything is written
+        out.mkdir(parents=True, exist_ok=True)
+        page = Page(out)
         colors = class_colors(con)
         overview(page, con, Path(db))
         runs_per_class_and_node(page, con, colors)

@@ -6,6 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from ..store import open_for_reading
+
 
 def _tables(db: sqlite3.Connection) -> list[str]:
     rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
@@ -16,9 +18,7 @@ def _tables(db: sqlite3.Connection) -> list[str]:
 def status(db_path: str | Path) -> dict[str, Any]:
     """Files, runs and rows per node and format, rows per table, conflicts."""
     path = Path(db_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no warehouse at {db_path}")
-    db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    db = open_for_reading(path)
     db.row_factory = sqlite3.Row
     try:
         by_source = db.execute("""

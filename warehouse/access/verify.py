@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from ..profiles.ctmixtures.diversity import min_max_mean
 from ..profiles.ctmixtures.values import NAN_TEXT
+from ..store import open_for_reading
 
 STATISTICS = ("slatkin", "entropy", "iqv", "richness", "kandler", "neiman_tf")
 # per-locus column of each statistic, in census_locus and in sample_locus
@@ -94,7 +95,7 @@ def _aggregate_problems(db: sqlite3.Connection, table: str, key: str, locus_tabl
 
 def problems(db_path: str | Path) -> Iterator[Problem]:
     """Every failed check; nothing when the warehouse is sound."""
-    db = sqlite3.connect(Path(db_path).resolve().as_uri() + "?mode=ro", uri=True)
+    db = open_for_reading(db_path)
     try:
         for (message,) in db.execute("PRAGMA integrity_check"):
             if message != "ok":

@@ -1,7 +1,9 @@
 """The ``warehouse`` command: a thin layer over the library.
 
 Output is for people (stderr for progress and errors, stdout for results);
-exit codes are for scripts: 0 success, 1 some input failed, 2 usage error.
+exit codes are for scripts: 0 success, 1 some input failed, 2 usage error,
+3 to 9 the warehouse file cannot be used (``common.EXIT_CODES``), 130 and
+143 a build stopped by Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations

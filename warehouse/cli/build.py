@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from collections import Counter
+from typing import NoReturn
 
 import click
 from tqdm import tqdm
 
 from ..errors import WarehouseError
-from ..pipeline.build import BuildSummary, build as build_warehouse, input_sources
+from ..pipeline.build import BuildSummary, Interrupted, build as build_warehouse, input_sources
+from ..pipeline.interrupt import stop_on_signals
 from ..sources import SourceFile
-from .common import fail
+from .common import fail, fail_on
 
 
 class TqdmProgress:
@@ -41,13 +44,17 @@ class TqdmProgress:
         if self.bar.n < self.expected:
             self.bar.update(self.expected - self.bar.n)
 
+    def write(self, line: str) -> None:
+        """A line for people, above the bar."""
+        tqdm.write(line, file=sys.stderr)
+
     def close(self) -> None:
         self.bar.close()
 
 
 @click.command()
-@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
-              help="Warehouse file to create or add to.")
+@click.option("--db", "db_path", required=True, type=click.Path(),
+              help="Warehouse file to create or add to (in a folder that exists).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--node", help="Node name for every file (default: the first folder below each PATH).")
 @click.option("--max-document", default=64, show_default=True, type=click.IntRange(1),
@@ -61,10 +68,14 @@ class TqdmProgress:
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
               help="Processes: 2 reads and maps in a worker while this one writes "
                    "[default: 2 on a machine with 2 cores or more].")
+@click.option("--wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="While another build holds DB, wait at most this long, then exit with "
+                   "code 3 [default: as long as it takes].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary; errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per file; tracebacks on errors.")
 def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: int,
-          replace: bool, salvage: bool, jobs: int | None, quiet: bool, verbose: bool) -> None:
+          replace: bool, salvage: bool, jobs: int | None, wait: float | None, quiet: bool,
+          verbose: bool) -> None:
     """Load every file under PATHS (files or folders, any compression) into DB.
 
     Tar and zip files are read as folders, without unpacking: each member is
@@ -75,22 +86,23 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     when it differs. Exit code 1 when any file failed or changed since it was
     loaded (see --replace), had parts left out (see --salvage), or was a
     container member never read (a link, a device, a path leaving the
-    container).
+    container). Another build of DB is waited for (see --wait). Exit codes 3
+    to 9 when DB cannot be used; 130 and 143 when stopped by Ctrl-C or SIGTERM
+    (the file being loaded rolls back; the files before it stay).
     """
-    try:
-        sources = input_sources(list(paths), node)
-    except WarehouseError as error:
-        fail(str(error))
-    progress = TqdmProgress(sources, enabled=not quiet)
-    try:
-        summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
-                                  max_document=max_document << 20, replace=replace, jobs=jobs,
-                                  salvage=salvage)
-    except WarehouseError as error:
-        progress.close()
-        if verbose:
-            traceback.print_exc()
-        fail(str(error))
+    progress = None
+    with stop_on_signals():
+        try:
+            sources = input_sources(list(paths), node)
+            progress = TqdmProgress(sources, enabled=not quiet)
+            summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
+                                      max_document=max_document << 20, replace=replace,
+                                      jobs=jobs, salvage=salvage, wait=wait,
+                                      notify=progress.write)
+        except (WarehouseError, Interrupted) as error:
+            if progress is not None:
+                progress.close()
+            _fail(db_path, error, verbose)
     progress.close()
     for outcome in summary.failed:
         click.echo(str(outcome.error), err=True)
@@ -105,6 +117,26 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
         _print_summary(summary, db_path, verbose)
     if not summary.ok:
         sys.exit(1)
+
+
+def _fail(db_path: str, error: WarehouseError | Interrupted, verbose: bool) -> NoReturn:
+    if isinstance(error, WarehouseError):
+        fail_on(error, verbose)
+    if verbose:
+        traceback.print_exception(error)
+    fail(_interrupted(db_path, error), error.exit_code)
+
+
+def _interrupted(db_path: str, stop: Interrupted) -> str:
+    """What a signal left: the file being loaded rolled back, the files before it whole."""
+    summary: BuildSummary = stop.summary or BuildSummary()
+    where = f" while loading {stop.loading}: nothing of it was stored" if stop.loading else ""
+    loaded = summary.count("loaded") + summary.count("salvaged")
+    complete = (f"{loaded} files loaded in full ({summary.total('runs')} runs)" if loaded
+                else "no file was loaded")
+    already = summary.count("skipped")
+    return (f"{db_path}: interrupted by {signal.Signals(stop.signum).name}{where}; {complete}"
+            f"{f', {already} already there' if already else ''}; build again to load the rest")
 
 
 def _print_summary(summary: BuildSummary, db_path: str, verbose: bool) -> None:

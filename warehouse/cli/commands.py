@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from .common import fail
+from ..errors import WarehouseError
+from .common import fail, fail_on
 
 
 @click.command()
-@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--basename", required=True, help="B in B-simulation-data.csv and its siblings.")
 def export(db_path: str, out_dir: str, basename: str) -> None:
@@ -22,12 +23,14 @@ def export(db_path: str, out_dir: str, basename: str) -> None:
         written = export_files(db_path, out_dir, basename)
     except FileNotFoundError as error:
         fail(str(error))
+    except WarehouseError as error:
+        fail_on(error)
     for path, count in written.items():
         click.echo(f"{path}: {count} rows")
 
 
 @click.command()
-@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(db_path: str, as_json: bool) -> None:
     """What is loaded, per node and format: files, runs, rows, duplicates, conflicts."""
@@ -39,11 +42,13 @@ def status(db_path: str, as_json: bool) -> None:
         report = status_report(db_path)
     except FileNotFoundError as error:
         fail(str(error))
+    except WarehouseError as error:
+        fail_on(error)
     click.echo(json.dumps(report, indent=2) if as_json else render(report))
 
 
 @click.command()
-@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--db", "db_path", required=True, type=click.Path())
 def verify(db_path: str) -> None:
     """Check integrity and invariants; exit code 1 and one line per problem when any fails.
 
@@ -53,12 +58,15 @@ def verify(db_path: str) -> None:
     """
     from ..access.verify import problems
 
-    if not Path(db_path).is_file():
-        fail(f"no warehouse at {db_path}")
     found = 0
-    for problem in problems(db_path):
-        click.echo(str(problem))
-        found += 1
+    try:
+        for problem in problems(db_path):
+            click.echo(str(problem))
+            found += 1
+    except FileNotFoundError as error:
+        fail(str(error))
+    except WarehouseError as error:
+        fail_on(error)
     if found:
         fail(f"{found} problems in {db_path}")
     click.echo(f"{db_path}: ok")
@@ -99,26 +107,34 @@ def demo(out_dir: str, runs: int, nodes: int, seed: int, eras: str, compression:
 
 
 @click.command()
-@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True))
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; the default serves this machine only.")
 def browse(db_path: str, port: int, host: str) -> None:
     """Serve DB with Datasette: every table, view and column described, canned queries, facets."""
     from ..access.browse import database_name, serve
+    from ..store import open_for_reading
 
+    try:
+        open_for_reading(db_path).close()
+    except WarehouseError as error:
+        fail_on(error)
     click.echo(f"Serving {db_path} on http://{host}:{port}/{database_name(db_path)} "
                "(Ctrl-C to stop)", err=True)
     serve(db_path, host=host, port=port)
 
 
 @click.command()
-@click.option("--db", "db_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--db", "db_path", required=True, type=click.Path(exists=True))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for index.html and its figures (PNG).")
 def report(db_path: str, out_dir: str) -> None:
     """Write a self-contained HTML report: runs, parameter coverage, census statistics, problems."""
     from ..access.report import report as write_report
 
-    index = write_report(db_path, out_dir)
+    try:
+        index = write_report(db_path, out_dir)
+    except WarehouseError as error:
+        fail_on(error)
     click.echo(str(index))

@@ -21,21 +21,22 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import WarehouseError
 from ..formats.dumpdir import is_bson_name, is_companion
 from ..formats.mongoexport import DEFAULT_MAX_DOCUMENT
 from ..sources import SourceFile, file_identity, find_sources
-from ..store import Warehouse
+from ..store import Warehouse, WarehouseFileError
 from .containers import is_container, load_container
 from .datadirs import is_data_directory, load_data_directory
 from .events import FileJob, FileOutcome, NeedsWriter
+from .interrupt import Interrupted
 from .reading import read_file
 from .records import profile
-from .writing import FileWriter, NullProgress, Progress
+from .writing import FileWriter, NullProgress, Progress, through_worker
 
-__all__ = ["BuildSummary", "FileOutcome", "build", "load_file"]
+__all__ = ["BuildSummary", "FileOutcome", "Interrupted", "build", "load_file"]
 
 # Below this much input a worker process costs more than it saves.
 PARALLEL_MIN_BYTES = 4 << 20
@@ -84,7 +85,8 @@ def default_jobs() -> int:
 
 def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = None,
           progress: Progress | None = None, max_document: int = DEFAULT_MAX_DOCUMENT,
-          replace: bool = False, jobs: int | None = None, salvage: bool = False) -> BuildSummary:
+          replace: bool = False, jobs: int | None = None, salvage: bool = False,
+          wait: float | None = None, notify: Callable[[str], None] | None = None) -> BuildSummary:
     """Load every file under ``paths`` into the warehouse at ``db_path``.
 
     ``replace``: a file whose content changed since it was loaded from the same
@@ -92,6 +94,13 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     ``jobs``: processes to use (default: 2 where there are 2 cores).
     ``salvage``: keep the intact records of a damaged file (default: load
     nothing of it); the parts left out go to the ``skipped`` table.
+    ``wait``: seconds to wait for another build of the same warehouse (None:
+    as long as it takes); ``notify`` hears one line about that, and about a
+    network filesystem.
+
+    Raises ``WarehouseFileError`` when the warehouse file cannot be used or
+    fails (the file being loaded rolls back), and ``Interrupted`` on Ctrl-C
+    (or SIGTERM, where the caller turns it into one), with what was complete.
     """
     started = time.perf_counter()
     progress = progress or NullProgress()
@@ -99,35 +108,70 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     sources = input_sources(paths, node)
     jobs = default_jobs() if jobs is None else jobs
     big = sum(s.size() for s in sources) >= PARALLEL_MIN_BYTES
-    workers = _Workers(Path(db_path)) if jobs > 1 and big else None
-    with Warehouse(db_path) as warehouse:
-        try:
-            for source in sources:
-                if source.path.is_dir():
-                    summary.files += load_data_directory(warehouse, source, progress,
-                                                         max_document, replace_changed=replace,
-                                                         worker=workers, salvage=salvage)
-                elif is_companion(source.path):
-                    summary.files.append(FileOutcome(source.display, "companion", source.node))
-                elif is_container(source.path):
-                    summary.files += load_container(warehouse, source, progress, max_document,
-                                                    replace_changed=replace, worker=workers,
-                                                    salvage=salvage)
-                else:
-                    summary.files.append(load_file(warehouse, source, progress, max_document,
-                                                   replace=replace, worker=workers,
-                                                   salvage=salvage))
-        finally:
-            if workers is not None:
-                summary.parallel = workers.started
-                workers.close()
+    loading: str | None = None
+    first_free = 0
+    try:
+        with Warehouse(db_path, wait=wait, notify=notify) as warehouse:
+            # the worker reads the file SQLite works on (a local copy on a network filesystem)
+            workers = _Workers(warehouse.file) if jobs > 1 and big else None
+            try:
+                for source in sources:
+                    loading, first_free = source.display, warehouse.next_source_id()
+                    summary.files += _load_source(warehouse, source, progress, max_document,
+                                                  replace, workers, salvage)
+                    loading = None
+            except KeyboardInterrupt:
+                loading = _unless_stored(warehouse, summary, loading, first_free)
+                raise
+            finally:
+                if workers is not None:
+                    summary.parallel = workers.started
+                    workers.close()
+    except KeyboardInterrupt as stop:
+        raise _interrupted(stop, summary, loading) from None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _load_source(warehouse: Warehouse, source: SourceFile, progress: Progress,
+                 max_document: int, replace: bool, workers: Any,
+                 salvage: bool) -> list[FileOutcome]:
+    """One source found under the paths: a data directory, a container or a file."""
+    if source.path.is_dir():
+        return load_data_directory(warehouse, source, progress, max_document,
+                                   replace_changed=replace, worker=workers, salvage=salvage)
+    if is_companion(source.path):
+        return [FileOutcome(source.display, "companion", source.node)]
+    if is_container(source.path):
+        return load_container(warehouse, source, progress, max_document,
+                              replace_changed=replace, worker=workers, salvage=salvage)
+    return [load_file(warehouse, source, progress, max_document, replace=replace,
+                      worker=workers, salvage=salvage)]
 
 
 def input_sources(paths: list[str | Path], node: str | None = None) -> list[SourceFile]:
     """What a build reads under ``paths``: files, and MongoDB data directories whole."""
     return find_sources(paths, node, is_data_directory)
+
+
+def _unless_stored(warehouse: Warehouse, summary: BuildSummary, loading: str | None,
+                   first_free: int) -> str | None:
+    """The file a signal interrupted, unless the signal came just after its commit:
+    then the ledger has it, and so does the summary."""
+    if loading is None or not first_free:
+        return loading
+    row = warehouse.query("SELECT runs FROM source WHERE source_id >= ?", (first_free,)).fetchone()
+    if row is None:
+        return loading
+    summary.files.append(FileOutcome(loading, "loaded", runs=row[0] or 0))
+    return None
+
+
+def _interrupted(stop: KeyboardInterrupt, summary: BuildSummary,
+                 loading: str | None) -> Interrupted:
+    interrupted = stop if isinstance(stop, Interrupted) else Interrupted()
+    interrupted.summary, interrupted.loading = summary, loading
+    return interrupted
 
 
 class _Workers:
@@ -151,6 +195,10 @@ class _Workers:
     def resume(self) -> None:
         self.worker.resume()
 
+    def abandon(self) -> None:
+        if self.worker is not None:
+            self.worker.abandon()
+
     def close(self) -> None:
         if self.worker is not None:
             self.worker.close()
@@ -159,43 +207,53 @@ class _Workers:
 def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
               max_document: int = DEFAULT_MAX_DOCUMENT, *, replace: bool = False,
               worker: Any = None, salvage: bool = False) -> FileOutcome:
-    """Load one file in one transaction; on any input error, load nothing of it."""
+    """Load one file in one transaction; on any input error, load nothing of it.
+
+    A failure of the warehouse file itself (``WarehouseFileError``: disk full,
+    I/O error) or an interruption rolls the file back too, and stops the build.
+    """
     outcome = FileOutcome(source.display, "loaded", source.node)
     size, sha256 = file_identity(source.path)
     outcome.input_bytes = size
     progress.file_started(source, size)
     try:
-        wanted, replacing = _wanted(warehouse, source, outcome, size, sha256, replace)
-        if not wanted:
-            return outcome
-        job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
-                      profile.new_ids(warehouse.next_key), max_document, salvage)
-        writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
-        writer.replacing = replacing
-        if worker is not None and not warehouse.has_csv_only_runs():
-            events = worker.read(job)
+        with warehouse.storing(source.display):
             try:
-                for event in events:
-                    writer(event)
-                return outcome
-            except NeedsWriter:
-                pass  # a format whose handlers write themselves: read it here
-            finally:
-                events.close()
-        read_file(job, warehouse, writer)
-    except WarehouseError as error:
-        warehouse.rollback()
-        outcome.status = "failed"
-        outcome.error = error.located(source.display)
-        warehouse.record_failure(source.display, size, sha256, source.node, str(outcome.error))
-        outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
-        outcome.conflicts = outcome.disagreements = 0
+                _load(warehouse, source, outcome, size, sha256, progress, max_document,
+                      replace, worker, salvage)
+            except WarehouseFileError:
+                raise
+            except WarehouseError as error:
+                warehouse.rollback()
+                outcome.status = "failed"
+                outcome.error = error.located(source.display)
+                warehouse.record_failure(source.display, size, sha256, source.node,
+                                         str(outcome.error))
+                outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
+                outcome.conflicts = outcome.disagreements = 0
     except BaseException:
         warehouse.rollback()
         raise
     finally:
         progress.file_done()
     return outcome
+
+
+def _load(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
+          sha256: str, progress: Progress, max_document: int, replace: bool, worker: Any,
+          salvage: bool) -> None:
+    """The load itself: ask the ledger, then read (in the worker where there is one) and write."""
+    wanted, replacing = _wanted(warehouse, source, outcome, size, sha256, replace)
+    if not wanted:
+        return
+    job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
+                  profile.new_ids(warehouse.next_key), max_document, salvage)
+    writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
+    writer.replacing = replacing
+    if worker is not None and not warehouse.has_csv_only_runs():
+        if through_worker(worker, job, writer):
+            return
+    read_file(job, warehouse, writer)
 
 
 def _wanted(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,

@@ -19,12 +19,12 @@ from ..errors import WarehouseError
 from ..formats.dumpdir import metadata_type, strip_compression
 from ..sources import DECOMPRESSION_ERRORS, SourceFile, file_identity, open_source
 from ..sources.containers import HEAD, container_kind
-from ..store import Warehouse
+from ..store import Warehouse, WarehouseFileError
 from .events import (AwaitWriter, Batch, CompanionLate, ContainerFinished, ContainerStarted,
-                     FileJob, FileOutcome, Finished, MemberDone, MemberStarted, NeedsWriter, Opened)
+                     FileJob, FileOutcome, Finished, MemberDone, MemberStarted, Opened)
 from .reading import read_file
 from .records import profile
-from .writing import FileWriter, Progress
+from .writing import FileWriter, Progress, through_worker
 
 # suffixes of a container's file name left out of the node named after it
 _ARCHIVE_SUFFIXES = (".tar", ".zip", ".tgz", ".tbz", ".tbz2", ".txz", ".tzst")
@@ -56,7 +56,7 @@ def load_container(warehouse: Warehouse, source: SourceFile, progress: Progress,
                    salvage: bool = False) -> list[FileOutcome]:
     """Load every member of a container; the outcomes of its members, then its own."""
     load = ContainerLoad(warehouse, source, progress)
-    with load:
+    with load, warehouse.storing(source.display):
         size, sha256 = load.identity = file_identity(source.path)
         load.outcome.input_bytes = size
         progress.file_started(source, size)
@@ -85,10 +85,11 @@ class ContainerLoad:
         return self
 
     def __exit__(self, kind: Any, error: BaseException | None, trace: Any) -> bool:
+        stopped = isinstance(error, WarehouseError) and not isinstance(error, WarehouseFileError)
         try:
             if error is not None:
                 self.warehouse.rollback()
-            if isinstance(error, WarehouseError):  # it cannot be read any further
+            if stopped and isinstance(error, WarehouseError):  # it cannot be read any further
                 self.outcome.status = "failed"
                 self.outcome.error = error.located(self.source.display)
                 self.warehouse.record_failure(self.source.display, *self.identity, self.node,
@@ -97,7 +98,7 @@ class ContainerLoad:
             self.progress.file_done()
             if self.writer is not None:
                 self.writer.close(self.outcome.warnings)
-        return isinstance(error, WarehouseError)
+        return stopped  # the warehouse file's own failures stop the build
 
     def outcomes(self) -> list[FileOutcome]:
         """Its members' outcomes, then its own."""
@@ -115,18 +116,12 @@ def _read(warehouse: Warehouse, job: FileJob, writer: "ContainerWriter", worker:
     writing process can load (CSV files) make it read the container here instead,
     skipping the members the worker's pass already settled."""
     if worker is not None and not warehouse.has_csv_only_runs():
-        events = worker.read(job)
-        try:
-            for event in events:
-                writer(event)
+        if through_worker(worker, job, writer):
             return
-        except NeedsWriter:
-            warehouse.rollback()
-            writer.resume = lambda: None
-            job = replace(job, source_id=warehouse.next_source_id(),
-                          ids=profile.new_ids(warehouse.next_key))
-        finally:
-            events.close()
+        warehouse.rollback()
+        writer.resume = lambda: None
+        job = replace(job, source_id=warehouse.next_source_id(),
+                      ids=profile.new_ids(warehouse.next_key))
     read_file(job, warehouse, writer)
 
 

@@ -18,13 +18,13 @@ from typing import Any, Iterable
 from ..errors import WarehouseError
 from ..formats.dbpath import engine_of, read_data_directory
 from ..sources import SourceFile
-from ..store import Warehouse
+from ..store import Warehouse, WarehouseFileError
 from .collections import collection_identity, combined, file_hashes, settled
 from .containers import ContainerLoad, ContainerWriter, container_row
-from .events import FileJob, FileOutcome, MemberDone, MemberStarted, NeedsWriter
+from .events import FileJob, FileOutcome, MemberDone, MemberStarted
 from .reading import read_file
 from .records import profile
-from .writing import Progress
+from .writing import Progress, through_worker
 
 def is_data_directory(folder: Path) -> bool:
     return engine_of(folder) is not None
@@ -35,7 +35,7 @@ def load_data_directory(warehouse: Warehouse, source: SourceFile, progress: Prog
                         salvage: bool = False) -> list[FileOutcome]:
     """Load every collection of a data directory; their outcomes, then the directory's."""
     load = ContainerLoad(warehouse, source, progress)
-    with load:
+    with load, warehouse.storing(source.display):
         progress.file_started(source, source.size())
         directory = read_data_directory(source.path)
         hashes = file_hashes(sorted(p for p in source.path.rglob("*") if p.is_file()))
@@ -80,21 +80,10 @@ class _CollectionLoader:
                           self.salvage, None, (collection.database, collection.name))
             self.writer(MemberStarted(job, key, identity[0], identity))
             try:
-                if self.worker is None:
+                if self.worker is None or not through_worker(self.worker, job, self.writer):
                     read_file(job, self.warehouse, self.writer)
-                else:
-                    for event in _worker_events(self.worker.read(job)):
-                        self.writer(event)
+            except WarehouseFileError:
+                raise
             except WarehouseError as error:
                 self.writer(MemberDone(display, key, "failed", "", error.located(display),
                                        identity))
-
-
-def _worker_events(events: Any) -> Iterable[object]:
-    try:
-        yield from events
-    except NeedsWriter:  # never for a collection: its handlers are the documents'
-        raise WarehouseError("a collection's documents must load in the worker") from None
-    finally:
-        events.close()
-

@@ -11,9 +11,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 from ..errors import WarehouseError
 from ..store import Warehouse
@@ -68,14 +69,20 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
         if wait(lambda: tasks.get(timeout=POLL_SECONDS)) != _RESUME:
             raise _Abandoned
 
+    # Ctrl-C reaches the whole process group: the main process decides what
+    # stops, and ends this one; SIGTERM ends it at once (a fork keeps the
+    # handlers of the main process, which raise instead).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     warehouse = Warehouse(db_path, read_only=True)
     try:
-        while (job := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
-            if job in (_RESUME, _ABANDON):
+        while (task := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
+            if task in (_RESUME, _ABANDON):
                 continue  # meant for a job that has ended
+            job = cast(FileJob, task)
             try:
-                read_file(job, warehouse, emit, in_worker=True,  # type: ignore[arg-type]
-                          wait=wait_for_writer)
+                with warehouse.storing(job.display):  # the warehouse unreadable: one clear error
+                    read_file(job, warehouse, emit, in_worker=True, wait=wait_for_writer)
                 emit(_JobDone())
             except (WarehouseError, NeedsWriter) as error:
                 emit(_Failed(error))
@@ -102,13 +109,14 @@ class MappingWorker:
         self.process = context.Process(target=_serve, args=(db_path, self.tasks, self.events),
                                        name="warehouse-mapper", daemon=True)
         self.process.start()
+        self.abandoned = False
 
     def read(self, job: FileJob) -> Iterator[object]:
         """The events of one file, as ``read_file`` emits them; errors re-raised here."""
         self.tasks.put(job)
         finished = False
         try:
-            while True:
+            while not finished:
                 event = self._next()
                 if isinstance(event, _Failed):
                     finished = True
@@ -120,8 +128,9 @@ class MappingWorker:
                     return
                 yield event
         finally:
-            if not finished:
-                # The writer gave up on this file: skip what the worker still sends of it.
+            if not finished and not self.abandoned:
+                # The writer gave up on this file and goes on with the next: skip
+                # what the worker still sends of it (unless the build stops).
                 self.tasks.put(_ABANDON)
                 while not finished:
                     finished = isinstance(self._next(), (_JobDone, _Failed))
@@ -137,6 +146,14 @@ class MappingWorker:
             except queue.Empty:
                 if not self.process.is_alive():
                     raise RuntimeError("the worker process died") from None
+
+    def abandon(self) -> None:
+        """End the worker now, whatever it is reading: the build stops (interrupted,
+        or the warehouse cannot be written)."""
+        self.abandoned = True
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=5)
 
     def close(self) -> None:
         if self.process.is_alive():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Protocol
+from typing import Any, Callable, Protocol
 
 from ..errors import WarehouseError
 from ..sources import SourceFile
-from ..store import Warehouse
-from .events import Batch, FileJob, FileOutcome, Finished, Opened
+from ..store import Warehouse, WarehouseFileError
+from .events import Batch, FileJob, FileOutcome, Finished, NeedsWriter, Opened
 
 
 class Progress(Protocol):
@@ -112,3 +112,21 @@ class FileWriter:
                 "documents, type, metadata) VALUES (?, ?, ?, ?, ?, ?)",
                 (self.job.source_id, ns.database, ns.collection, ns.documents, ns.type,
                  ns.metadata))
+
+
+def through_worker(worker: Any, job: FileJob, writer: Callable[[object], None]) -> bool:
+    """Apply what the worker reads of a job; False when only this process can read it.
+    When the build stops (the warehouse file failed, or a signal), the worker is ended."""
+    events = worker.read(job)
+    try:
+        for event in events:
+            writer(event)
+        return True
+    except NeedsWriter:
+        return False  # a format whose handlers write themselves: read it here
+    except BaseException as error:
+        if isinstance(error, WarehouseFileError) or not isinstance(error, WarehouseError):
+            worker.abandon()  # the build stops: no use reading the rest of the file
+        raise
+    finally:
+        events.close()

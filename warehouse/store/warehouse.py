@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .. import __version__
 from .containers import ContainerLedger
+from .errors import from_sqlite
+from .filesystem import filesystem_type, is_network
+from .identity import APPLICATION_ID, check_for_building, check_identity, identity_of
+from .localcopy import LocalCopy
+from .lock import BuildLock
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 _MIGRATION = re.compile(r"^(\d{3})_[\w-]+\.sql$")
@@ -74,25 +81,73 @@ def schema_version() -> int:
 
 
 class Warehouse(ContainerLedger):
-    """A warehouse file, opened for building (or read-only, beside a build)."""
+    """A warehouse file, opened for building (or read-only, beside a build).
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
-        self.path = Path(path)
+    Opening for building checks that the path is a warehouse this version
+    may write (``identity.py``), waits for any other build on it
+    (``lock.py``; ``wait`` seconds at most, None: as long as it takes,
+    ``notify`` hears what it waits for), and on a network filesystem works
+    on a local copy (``localcopy.py``). Failures of the file itself raise
+    ``WarehouseFileError``.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, wait: float | None = None,
+                 notify: Callable[[str], None] | None = None) -> None:
+        self.path = Path(path)  # the warehouse, as given
+        self.file = self.path  # the file SQLite works on: a local copy on a network filesystem
         self._inserts: dict[str, tuple[str, int]] = {}
+        self._lock: BuildLock | None = None
+        self._local: LocalCopy | None = None
         if read_only:
             # A reader beside the build's writer (a worker process): sees what is committed.
             self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
                                       isolation_level=None)
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: transactions are opened and closed explicitly.
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        for pragma in BUILD_PRAGMAS:
-            self.db.execute(f"PRAGMA {pragma}")
-        self.migrate()
+        try:
+            self._open(wait, notify or (lambda line: None))
+        except BaseException:
+            if hasattr(self, "db"):
+                self.db.close()
+            self._release()
+            raise
+
+    def _open(self, wait: float | None, notify: Callable[[str], None]) -> None:
+        check_for_building(self.path, schema_version())
+        real = self.path.resolve()  # one lock, one place to publish, whatever links lead here
+        self._lock = BuildLock(real)
+        self._lock.acquire(wait, notify)
+        fstype = filesystem_type(real.parent)
+        if is_network(fstype):
+            self._local = LocalCopy(real)
+            self.file = self._local.path
+            notify(f"{self.path} is on {fstype}, a network filesystem: building in a local copy "
+                   f"({self.file}), moved into place when the build ends")
+        with self._translated("opening it"):
+            # Autocommit mode: transactions are opened and closed explicitly.
+            self.db = sqlite3.connect(self.file, isolation_level=None)
+            # while we waited, another program may have changed what the file is
+            check_identity(self.path, identity_of(self.db), schema_version())
+            for pragma in BUILD_PRAGMAS:
+                self.db.execute(f"PRAGMA {pragma}")
+            self.migrate()
 
     def close(self) -> None:
-        self.db.close()
+        """Close; on a network filesystem, move the local copy into place (what is
+        committed: whole files); then let the next build in."""
+        try:
+            self.db.close()
+            if self._local is not None:
+                # published, or kept where the error says: no longer ours to discard
+                local, self._local = self._local, None
+                local.publish()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._local is not None:
+            self._local.discard()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> "Warehouse":
         return self
@@ -100,11 +155,36 @@ class Warehouse(ContainerLedger):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def _translated(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise (from_sqlite(error, self.path, doing=doing) or error) from error
+
+    @contextmanager
+    def storing(self, loading: str) -> Iterator[None]:
+        """Around the load of one file: when the warehouse file itself fails (disk full,
+        I/O error), roll the file back and raise ``WarehouseFileError`` naming it."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            found = from_sqlite(error, self.path, loading=loading)
+            if found is None:
+                raise
+            self.rollback()
+            if self.file != self.path:
+                found.message += f" (the build works on a local copy in {self.file.parent})"
+            raise found from error
+
     # -- schema -------------------------------------------------------------
     def version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def migrate(self) -> None:
+        if self.db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            # a new file, or one built before warehouses were marked
+            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         current = self.version()
         for number, path in migrations():
             if number > current:
@@ -122,7 +202,12 @@ class Warehouse(ContainerLedger):
 
     def rollback(self) -> None:
         if self.db.in_transaction:
-            self.db.execute("ROLLBACK")
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                # after a failed write (disk full, I/O error) SQLite may have rolled
+                # back already; what remains, its journal undoes on the next open
+                pass
 
     # -- ledger -------------------------------------------------------------
     def loaded_source(self, sha256: str, size: int) -> sqlite3.Row | None:

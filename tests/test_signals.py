@@ -1,0 +1,152 @@
+"""SIGINT and SIGTERM stop a build cleanly: the file being loaded rolls back, the worker
+ends, one line says what was complete, exit 130 or 143. (SIGKILL: test_crash_safety.py.)"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from warehouse.demo import write_demo
+from warehouse.pipeline.build import Interrupted, build
+from warehouse.store import filesystem, localcopy
+from warehouse.store.lock import BuildLock, lock_path
+from warehouse.store.signals import deferred
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("signals") / "raw"
+    write_demo(folder, n_runs=1200, nodes=8, seed=23, eras="3.x", compression="gzip")
+    return folder
+
+
+def start(db: Path, raw: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "warehouse.cli", "build", "--db", str(db),
+                             "-q", str(raw)], stderr=subprocess.PIPE, text=True)
+
+
+def loaded(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=1) as con:
+            return con.execute("SELECT count(*) FROM source").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0  # no schema yet
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def gone(pid: int, within: float = 10) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_build(raw: Path, tmp_path: Path, signum: int, code: int) -> None:
+    db = tmp_path / "w.sqlite"
+    child = start(db, raw)
+    deadline = time.monotonic() + 120
+    while loaded(db) < 2 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the next file (a signal just after a commit is tested too, by chance)
+    workers = children(child.pid)
+    assert child.poll() is None, "the build ended before the signal: make the input larger"
+    assert workers, "no worker process to see ending"
+    child.send_signal(signum)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == code, stderr
+    name = signal.Signals(signum).name
+    assert re.fullmatch(
+        rf"warehouse: {db}: interrupted by {name}( while loading {raw}/node\d/"
+        r"mixture_model_stats\.json\.gz: nothing of it was stored)?; (\d) files loaded in full "
+        r"\((\d+) runs\); build again to load the rest\n", stderr), stderr
+    files, runs = map(int, re.search(r"(\d) files loaded in full \((\d+) runs", stderr).groups())
+    assert all(gone(pid) for pid in workers)
+    assert not lock_path(db).exists()
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert con.execute("SELECT count(*), sum(runs) FROM source").fetchone() == (files, runs)
+        assert con.execute("SELECT count(*) FROM run").fetchone() == (runs,)
+    again = subprocess.run([sys.executable, "-m", "warehouse.cli", "build", "--db", str(db), "-q",
+                            str(raw)], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT simulation_run_id) FROM run"
+                           ).fetchone() == (1200, 1200)
+
+
+def test_a_signal_while_waiting_for_another_build(raw: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.sqlite"
+    holder = BuildLock(db)
+    holder.acquire()
+    try:
+        child = start(db, raw)
+        assert child.stderr is not None
+        assert "waiting for the build of pid" in child.stderr.readline()
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        holder.release()
+    assert child.returncode == 143
+    assert stderr == (f"warehouse: {db}: interrupted by SIGTERM; no file was loaded; "
+                      "build again to load the rest\n")
+    assert not db.exists()
+
+
+def test_a_step_that_must_finish_finishes_before_the_signal_stops_it() -> None:
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler would have run by now
+            done.append("finished")
+    assert done == ["finished"]
+
+
+def test_ctrl_c_while_moving_a_local_copy_into_place(raw: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    table = tmp_path / "mountinfo"
+    table.write_text(f"1 0 0:1 / / rw - ext4 /dev/vda rw\n2 1 0:2 / {share} rw - nfs4 nas:/ rw\n")
+    monkeypatch.setattr(filesystem, "MOUNTINFO", table)
+    copy = shutil.copyfile
+
+    def interrupted_copy(source, target):
+        os.kill(os.getpid(), signal.SIGINT)
+        return copy(source, target)
+
+    monkeypatch.setattr(localcopy.shutil, "copyfile", interrupted_copy)
+    db = share / "w.sqlite"
+    with pytest.raises(Interrupted) as caught:
+        build(db, [raw / "node1", raw / "node2"], jobs=1)
+    assert caught.value.loading is None and caught.value.summary.count("loaded") == 2
+    with sqlite3.connect(db) as con:  # the move finished: what the message counts is there
+        assert con.execute("SELECT count(*) FROM source").fetchone() == (2,)
+    assert sorted(p.name for p in share.iterdir()) == ["w.sqlite"]

@@ -1,0 +1,50 @@
+"""A build stopped by SIGINT (Ctrl-C) or SIGTERM.
+
+Either signal raises ``Interrupted`` in the main process wherever it is; the
+file being loaded rolls back (its transaction), the worker process is ended,
+the lock is released, and ``build`` re-raises it with what was complete.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised by ``build`` when a signal stopped it."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.summary: Any = None  # the BuildSummary of the files finished before
+        self.loading: str | None = None  # the file whose load was rolled back
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # as a shell reports a process ended by the signal
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within: SIGTERM stops like Ctrl-C, and once stopping, further signals are
+    ignored so that the clean-up (rollback, worker, lock) runs to its end."""
+    if not hasattr(signal, "SIGTERM"):
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop(signum: int, frame: object) -> None:
+        for each in previous:
+            signal.signal(each, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    for signum in previous:
+        signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
