@@ -127,13 +127,14 @@ class MappingWorker:
                     finished = True
                     return
                 yield event
-        finally:
+        except GeneratorExit:
             if not finished and not self.abandoned:
                 # The writer gave up on this file and goes on with the next: skip
                 # what the worker still sends of it (unless the build stops).
                 self.tasks.put(_ABANDON)
                 while not finished:
                     finished = isinstance(self._next(), (_JobDone, _Failed))
+            raise
 
     def resume(self) -> None:
         """The writer applied a container's member: the worker may read the next."""
