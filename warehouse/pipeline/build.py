@@ -28,6 +28,7 @@ from ..formats.dumpdir import is_bson_name, is_companion
 from ..formats.mongoexport import DEFAULT_MAX_DOCUMENT
 from ..sources import SourceFile, file_identity, find_sources
 from ..store import Warehouse, WarehouseFileError
+from ..store.shards import manifest_path
 from .containers import is_container, load_container
 from .datadirs import is_data_directory, load_data_directory
 from .events import FileJob, FileOutcome, NeedsWriter
@@ -86,7 +87,8 @@ def default_jobs() -> int:
 def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = None,
           progress: Progress | None = None, max_document: int = DEFAULT_MAX_DOCUMENT,
           replace: bool = False, jobs: int | None = None, salvage: bool = False,
-          wait: float | None = None, notify: Callable[[str], None] | None = None) -> BuildSummary:
+          wait: float | None = None, notify: Callable[[str], None] | None = None,
+          shard: int | None = None, sources: list[SourceFile] | None = None) -> BuildSummary:
     """Load every file under ``paths`` into the warehouse at ``db_path``.
 
     ``replace``: a file whose content changed since it was loaded from the same
@@ -97,6 +99,9 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     ``wait``: seconds to wait for another build of the same warehouse (None:
     as long as it takes); ``notify`` hears one line about that, and about a
     network filesystem.
+    ``shard``: build shard K (a new file; store.shards), its manifest written
+    beside it once the build is complete. ``sources``: the inputs, as found
+    (nodes named) by ``input_sources``, instead of ``paths``.
 
     Raises ``WarehouseFileError`` when the warehouse file cannot be used or
     fails (the file being loaded rolls back), and ``Interrupted`` on Ctrl-C
@@ -105,13 +110,15 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     started = time.perf_counter()
     progress = progress or NullProgress()
     summary = BuildSummary()
-    sources = input_sources(paths, node)
+    sources = input_sources(paths, node) if sources is None else sources
+    if shard is not None:
+        manifest_path(Path(db_path)).unlink(missing_ok=True)  # written again when complete
     jobs = default_jobs() if jobs is None else jobs
     big = sum(s.size() for s in sources) >= PARALLEL_MIN_BYTES
     loading: str | None = None
     first_free = 0
     try:
-        with Warehouse(db_path, wait=wait, notify=notify) as warehouse:
+        with Warehouse(db_path, wait=wait, notify=notify, shard=shard) as warehouse:
             # the worker reads the file SQLite works on (a local copy on a network filesystem)
             workers = _Workers(warehouse.file) if jobs > 1 and big else None
             try:
@@ -127,6 +134,8 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
                 if workers is not None:
                     summary.parallel = workers.started
                     workers.close()
+            if shard is not None:  # complete: what a merge will check the shard against
+                warehouse.write_manifest(Path(db_path))
     except KeyboardInterrupt as stop:
         raise _interrupted(stop, summary, loading) from None
     summary.seconds = time.perf_counter() - started

@@ -103,7 +103,8 @@ def _context(job: FileJob, warehouse: Warehouse) -> tuple[LoadContext, FileOutco
     counts = FileOutcome(job.display, "loaded", job.node)
     return LoadContext(job.display, warehouse, job.source_id, job.node, job.ids,
                        profile.new_rows(), counts, None,
-                       csv_runs=warehouse.has_csv_only_runs()), counts
+                       csv_runs=warehouse.has_csv_only_runs(),
+                       keep_documents=warehouse.shard is not None), counts
 
 
 def _load_records(job: FileJob, ctx: LoadContext, emit: Emit, records: Iterable[Record],

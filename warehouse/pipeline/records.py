@@ -13,6 +13,7 @@ from ..formats import Record
 from ..formats.extjson import relaxed_json
 from ..profiles.ctmixtures import PROFILE
 from ..profiles.interface import LoadContext, Profile
+from ..store.shards import pack_document
 
 RAW_KEPT = 64 << 10  # characters of a skipped part's text kept in `skipped.raw`
 
@@ -35,6 +36,7 @@ def _load_run(record: Record, ctx: LoadContext) -> None:
     if ctx.csv_runs and run_key not in ctx.seen_runs and (
             csv_run := profile.csv_only_run(ctx.warehouse, run_key)):
         profile.adopt(record, ctx, csv_run)
+        _keep_document(ctx, csv_run, record)
         ctx.seen_runs[run_key] = None
         ctx.outcome.runs += 1
         return
@@ -48,12 +50,23 @@ def _load_run(record: Record, ctx: LoadContext) -> None:
     if known:
         if stored is None or stored == content:
             ctx.outcome.duplicates += 1
+            if ctx.keep_documents:
+                ctx.rows["shard_duplicate"].append((run_key, ctx.source_id, record.line,
+                                                    record.offset, content))
         else:
             _conflict(record, ctx, run_key, content)
         return
+    run_id = ctx.ids.run  # the key map_run gives the run
     profile.map_run(record, ctx, content)
+    _keep_document(ctx, run_id, record)
     ctx.seen_runs[run_key] = content
     ctx.outcome.runs += 1
+
+
+def _keep_document(ctx: LoadContext, run_id: int, record: Record) -> None:
+    """A shard keeps the document of each run it stores, for a merge's conflicts."""
+    if ctx.keep_documents:
+        ctx.rows["shard_document"].append((run_id, pack_document(record.document)))
 
 
 def _conflict(record: Record, ctx: LoadContext, run_key: str, content: str) -> None:

@@ -52,6 +52,8 @@ class LoadContext:
     seen_runs: dict[str, str | None] = field(default_factory=dict)
     # whether some stored run is known only from CSV rows (checked once per file)
     csv_runs: bool = True
+    # a shard keeps each stored run's document and each duplicate (for the merge)
+    keep_documents: bool = False
 
 
 Handler = Callable[[Record, LoadContext], None]

@@ -40,7 +40,11 @@ class ContainerLedger:
         return self.db.execute("SELECT container_id, sha256, size, loaded_at FROM container "
                                "WHERE path = ? ORDER BY container_id DESC", (path,)).fetchone()
 
+    def next_key(self, table: str, column: str) -> int:  # provided by Warehouse
+        raise NotImplementedError
+
     def add_container(self, **fields: Any) -> int:
+        fields.setdefault("container_id", self.next_key("container", "container_id"))
         fields.setdefault("loaded_at", _now())
         fields.setdefault("tool_version", __version__)
         names = ", ".join(fields)

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 
 from .. import __version__
 from .containers import ContainerLedger
+from .shards import KEY_BITS, ShardLedger
 from .errors import from_sqlite
 from .filesystem import filesystem_type, is_network
 from .identity import APPLICATION_ID, check_for_building, check_identity, identity_of
@@ -80,7 +81,7 @@ def schema_version() -> int:
     return migrations()[-1][0]
 
 
-class Warehouse(ContainerLedger):
+class Warehouse(ContainerLedger, ShardLedger):
     """A warehouse file, opened for building (or read-only, beside a build).
 
     Opening for building checks that the path is a warehouse this version
@@ -92,8 +93,10 @@ class Warehouse(ContainerLedger):
     """
 
     def __init__(self, path: str | Path, *, read_only: bool = False, wait: float | None = None,
-                 notify: Callable[[str], None] | None = None) -> None:
+                 notify: Callable[[str], None] | None = None, shard: int | None = None) -> None:
         self.path = Path(path)  # the warehouse, as given
+        self.shard: int | None = None  # K when this is shard K
+        self.base = 0  # where keys start: above K * 2^40 in shard K
         self.file = self.path  # the file SQLite works on: a local copy on a network filesystem
         self._inserts: dict[str, tuple[str, int]] = {}
         self._lock: BuildLock | None = None
@@ -102,9 +105,14 @@ class Warehouse(ContainerLedger):
             # A reader beside the build's writer (a worker process): sees what is committed.
             self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
                                       isolation_level=None)
+            self._shard_known()
             return
         try:
             self._open(wait, notify or (lambda line: None))
+            if shard is not None:
+                with self._translated("marking it as a shard"):
+                    self.make_shard(shard)
+            self._shard_known()
         except BaseException:
             if hasattr(self, "db"):
                 self.db.close()
@@ -142,6 +150,10 @@ class Warehouse(ContainerLedger):
                 local.publish()
         finally:
             self._release()
+
+    def _shard_known(self) -> None:
+        self.shard = self.shard_number
+        self.base = 0 if self.shard is None else self.shard << KEY_BITS
 
     def _release(self) -> None:
         if self._local is not None:
@@ -238,7 +250,7 @@ class Warehouse(ContainerLedger):
              datetime.now(timezone.utc).isoformat(timespec="seconds"), __version__))
 
     def next_source_id(self) -> int:
-        return self.db.execute("SELECT coalesce(max(source_id), 0) + 1 FROM source").fetchone()[0]
+        return self.next_key("source", "source_id")
 
     def add_source(self, **fields: Any) -> int:
         fields.setdefault("loaded_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -257,8 +269,9 @@ class Warehouse(ContainerLedger):
 
     # -- rows ---------------------------------------------------------------
     def next_key(self, table: str, column: str) -> int:
-        """The first free value of a table's integer key."""
-        return self.db.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchone()[0]
+        """The first free value of a table's integer key (above a shard's key base)."""
+        return self.db.execute(f"SELECT coalesce(max({column}), ?) + 1 FROM {table}",
+                               (self.base,)).fetchone()[0]
 
     def insert_sql(self, table: str) -> str:
         """The INSERT of a whole row of ``table``, in the schema's column order."""

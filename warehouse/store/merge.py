@@ -1,0 +1,278 @@
+"""`warehouse merge`: shards copied into one warehouse as one build over their inputs would leave it.
+
+Shards are merged in the order given (the order of their inputs), each in one
+transaction, after its content is checked against its manifest. A shard's
+keys are its own (store.shards), so its rows are copied as they are, table by
+table, with SQLite's ``INSERT … SELECT``; what the rules of a build leave out
+is left out first:
+
+- a source whose content (size, sha256) the warehouse already holds, with
+  everything that came from it;
+- a run the warehouse already holds: with the same content a duplicate
+  (counted on the shard's source), with other content a conflict (kept whole
+  in ``conflict``, its document from the shard); the first version stays;
+- a duplicate or a conflict the shard met itself is judged again against the
+  version the warehouse keeps, which may be another shard's.
+
+Runs known to one shard only from CSV export rows and to another from their
+document are taken as the same run (the first stays); a build over both
+would have merged their values (``docs/cluster.md``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import WarehouseError
+from .shards import RANGED_KEYS, SHARD_TABLES, read_manifest, unpack_document
+
+_REFERENCED = frozenset(RANGED_KEYS.values())
+# tables copied first, in this order (the rest follow in name order)
+_FIRST = ("source", "container", "container_member", "run", "sample")
+
+
+@dataclass
+class MergeOutcome:
+    path: str
+    number: int
+    sources: int = 0  # sources added
+    skipped_sources: int = 0  # already in the warehouse
+    runs: int = 0
+    duplicates: int = 0  # found against the warehouse (or turned so)
+    conflicts: int = 0
+    rows: int = 0
+
+
+def check_shard(shard: Path, schema_version: int) -> tuple[dict[str, Any], str]:
+    """The shard's manifest, once its content is found to match it; WarehouseError if not."""
+    manifest, digest = read_manifest(shard)
+    try:
+        con = sqlite3.connect(shard.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise WarehouseError(f"cannot open the shard: {error}", str(shard)) from None
+    try:
+        found = _content(con)
+    except sqlite3.Error as error:
+        raise WarehouseError(f"not a readable shard: {error}", str(shard)) from None
+    finally:
+        con.close()
+    if found["schema_version"] != schema_version:
+        raise WarehouseError(f"shard of schema {found['schema_version']}, this warehouse is of "
+                             f"schema {schema_version}: build shards with this version",
+                             str(shard))
+    for name in ("shard", "sources", "tables"):
+        if found[name] != manifest.get(name):
+            raise WarehouseError(f"its content does not match its manifest ({name} differ): "
+                                 "its build did not finish; build the shard again", str(shard))
+    return manifest, digest
+
+
+def _content(con: sqlite3.Connection) -> dict[str, Any]:
+    number = con.execute("SELECT number FROM shard").fetchone()
+    tables = [name for (name,) in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name")]
+    return {"shard": None if number is None else number[0],
+            "schema_version": con.execute("PRAGMA user_version").fetchone()[0],
+            "sources": [list(row) for row in con.execute(
+                "SELECT source_id, path, size, sha256 FROM source ORDER BY source_id")],
+            "tables": {name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                       for name in tables}}
+
+
+class ShardMerge:
+    """One shard merged into the warehouse whose connection is ``db`` (in a transaction)."""
+
+    def __init__(self, db: sqlite3.Connection, shard: Path, number: int) -> None:
+        self.db = db
+        self.shard = shard
+        self.outcome = MergeOutcome(str(shard), number)
+
+    def run(self, manifest_digest: str) -> MergeOutcome:
+        self.db.execute("ATTACH DATABASE ? AS s", (str(self.shard),))
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self._verdicts()
+                self._copy_tables()
+                self._conflicts()
+                self._judged_again()
+                self._counts()
+                self._record(manifest_digest)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        finally:
+            self._drop_temp()
+            self.db.execute("DETACH DATABASE s")
+        return self.outcome
+
+    # -- what stays out ------------------------------------------------------------
+    def _verdicts(self) -> None:
+        q = self.db.execute
+        q("CREATE TEMP TABLE m_skip_source AS SELECT s.source_id FROM s.source AS s "
+          "JOIN main.source AS m ON m.sha256 = s.sha256 AND m.size = s.size")
+        q("CREATE TEMP TABLE m_skip_container AS SELECT s.container_id FROM s.container AS s "
+          "JOIN main.container AS m ON m.sha256 = s.sha256 AND m.size = s.size")
+        q("CREATE TEMP TABLE m_verdict AS SELECT s.run_id, s.simulation_run_id, s.source_id, "
+          "CASE WHEN m.run_id IS NULL THEN 'new' "
+          "     WHEN m.content_sha256 IS NULL OR s.content_sha256 IS NULL "
+          "          OR m.content_sha256 = s.content_sha256 THEN 'duplicate' "
+          "     ELSE 'conflict' END AS verdict, m.content_sha256 AS kept "
+          "FROM s.run AS s LEFT JOIN main.run AS m USING (simulation_run_id) "
+          "WHERE s.source_id NOT IN (SELECT source_id FROM temp.m_skip_source)")
+        q("CREATE TEMP TABLE m_drop_run AS SELECT run_id FROM s.run WHERE source_id IN "
+          "(SELECT source_id FROM temp.m_skip_source) UNION ALL "
+          "SELECT run_id FROM temp.m_verdict WHERE verdict <> 'new'")
+        q("CREATE TEMP TABLE m_drop_sample AS SELECT sample_id FROM s.sample "
+          "WHERE run_id IN (SELECT run_id FROM temp.m_drop_run)")
+        self.outcome.skipped_sources = self._count("temp.m_skip_source")
+        self.dropping = (self._count("temp.m_drop_run") or self.outcome.skipped_sources
+                         or self._count("temp.m_skip_container"))
+
+    def _count(self, table: str) -> int:
+        return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    # -- copying -------------------------------------------------------------------
+    def _copy_tables(self) -> None:
+        names = [name for (name,) in self.db.execute(
+            "SELECT name FROM s.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            if name not in SHARD_TABLES]
+        order = [n for n in _FIRST if n in names] + sorted(set(names) - set(_FIRST))
+        for name in order:
+            self._copy(name)
+
+    def _copy(self, table: str) -> None:
+        info = self.db.execute(f'PRAGMA s.table_info("{table}")').fetchall()
+        columns = [row[1] for row in info]
+        # a key of its own that nothing refers to (conflict_id, …): the warehouse gives a new one
+        own = _own_key(info)
+        kept = [c for c in columns if c != own]
+        where = self._filters(table, columns) if self.dropping else []
+        listed = ", ".join(f'"{c}"' for c in kept)
+        verb = "INSERT" if table in RANGED_KEYS or _row_keyed(columns) else "INSERT OR IGNORE"
+        if not where and kept == columns:
+            sql = f'{verb} INTO main."{table}" SELECT * FROM s."{table}"'
+        else:
+            sql = (f'{verb} INTO main."{table}" ({listed}) SELECT {listed} FROM s."{table}"'
+                   + (f" WHERE {' AND '.join(where)}" if where else ""))
+        before = self.db.total_changes
+        self.db.execute(sql)
+        self.outcome.rows += self.db.total_changes - before
+        if table == "source":
+            self.outcome.sources = self.db.total_changes - before
+        elif table == "run":
+            self.outcome.runs = self.db.total_changes - before
+
+    def _filters(self, table: str, columns: list[str]) -> list[str]:
+        where = []
+        if "run_id" in columns:
+            where.append("run_id NOT IN (SELECT run_id FROM temp.m_drop_run)")
+        elif "sample_id" in columns:
+            where.append("sample_id NOT IN (SELECT sample_id FROM temp.m_drop_sample)")
+        if "source_id" in columns:
+            where.append("(source_id IS NULL OR source_id NOT IN "
+                         "(SELECT source_id FROM temp.m_skip_source))")
+        if "container_id" in columns:
+            where.append("container_id NOT IN (SELECT container_id FROM temp.m_skip_container)")
+        return where
+
+    # -- the rules of a build, across shards ---------------------------------------
+    def _conflicts(self) -> None:
+        """Runs held by the warehouse with other content: kept whole in ``conflict``."""
+        found = self.db.execute(
+            "SELECT r.simulation_run_id, r.source_id, r.node, r.source_line, r.source_offset, "
+            "r.content_sha256, d.body FROM temp.m_verdict AS v JOIN s.run AS r USING (run_id) "
+            "LEFT JOIN s.shard_document AS d USING (run_id) WHERE v.verdict = 'conflict'")
+        self._add_conflicts(found.fetchall())
+
+    def _judged_again(self) -> None:
+        """The shard's own duplicates and conflicts, against the version the warehouse keeps."""
+        turned = self.db.execute(
+            "SELECT d.simulation_run_id, d.source_id, r.node, d.source_line, d.source_offset, "
+            "d.content_sha256, doc.body FROM s.shard_duplicate AS d "
+            "JOIN temp.m_verdict AS v USING (simulation_run_id) JOIN s.run AS r "
+            "ON r.run_id = v.run_id LEFT JOIN s.shard_document AS doc ON doc.run_id = v.run_id "
+            "WHERE v.verdict = 'conflict' AND d.source_id NOT IN "
+            "(SELECT source_id FROM temp.m_skip_source)").fetchall()
+        self._add_conflicts(turned)
+        self._shift(((row[1], -1, +1) for row in turned))
+        settled = self.db.execute(
+            "SELECT c.conflict_id, c.source_id FROM main.conflict AS c JOIN temp.m_verdict AS v "
+            "USING (simulation_run_id) WHERE v.verdict = 'conflict' AND c.content_sha256 = "
+            "v.kept AND c.source_id IN (SELECT source_id FROM s.source)").fetchall()
+        self.db.executemany("DELETE FROM main.conflict WHERE conflict_id = ?",
+                            [(conflict_id,) for conflict_id, _ in settled])
+        self._shift(((source_id, +1, -1) for _, source_id in settled))
+
+    def _add_conflicts(self, rows: list[tuple]) -> None:
+        self.db.executemany(
+            "INSERT INTO main.conflict (simulation_run_id, source_id, node, source_line, "
+            "source_offset, content_sha256, document) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [row[:6] + (None if row[6] is None else unpack_document(row[6]),) for row in rows])
+
+    def _shift(self, changes: Any) -> None:
+        """Move counts of sources between duplicates and conflicts."""
+        self.db.executemany("UPDATE main.source SET duplicates = duplicates + ?, "
+                            "conflicts = conflicts + ? WHERE source_id = ?",
+                            [(dup, conflict, source_id) for source_id, dup, conflict in changes])
+
+    def _counts(self) -> None:
+        """A shard's source counts the runs it stored: those the merge left out move."""
+        for verdict in ("duplicate", "conflict"):
+            self.db.execute(
+                f"UPDATE main.source SET runs = runs - n, {verdict}s = {verdict}s + n FROM "
+                f"(SELECT source_id AS id, count(*) AS n FROM temp.m_verdict "
+                f"WHERE verdict = '{verdict}' GROUP BY source_id) WHERE source_id = id")
+            setattr(self.outcome, f"{verdict}s", self.db.execute(
+                f"SELECT count(*) FROM temp.m_verdict WHERE verdict = '{verdict}'").fetchone()[0])
+
+    def _record(self, digest: str) -> None:
+        self.db.execute(
+            "INSERT INTO main.merged_shard (number, path, manifest_sha256, sources, runs, "
+            "merged_at, tool_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.outcome.number, str(self.shard), digest, self.outcome.sources,
+             self.outcome.runs, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+             __version__))
+
+    def _drop_temp(self) -> None:
+        for table in ("m_skip_source", "m_skip_container", "m_verdict", "m_drop_run",
+                      "m_drop_sample"):
+            self.db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _own_key(info: list[tuple]) -> str | None:
+    """A table's INTEGER PRIMARY KEY (its rowid) that no other row refers to, if any."""
+    keys = [row for row in info if row[5]]
+    if len(keys) == 1 and keys[0][2].upper() == "INTEGER" and keys[0][1] not in _REFERENCED:
+        return str(keys[0][1])
+    return None
+
+
+def _row_keyed(columns: list[str]) -> bool:
+    """Rows that belong to a run, a sample or a source: copied, never ignored."""
+    return bool({"run_id", "sample_id", "source_id"} & set(columns))
+
+
+def merge_shards(db_path: str | Path, shards: list[Path], *, wait: float | None = None,
+                 notify: Any = None) -> list[MergeOutcome]:
+    """Merge ``shards``, in this order, into the warehouse at ``db_path`` (made if new).
+
+    Each shard is checked against its manifest first and merged in one
+    transaction: a shard refused or failing leaves the warehouse as it was.
+    """
+    from .warehouse import Warehouse
+
+    outcomes = []
+    with Warehouse(db_path, wait=wait, notify=notify) as out:
+        for shard in shards:
+            manifest, digest = check_shard(Path(shard), out.version())
+            with out.storing(str(shard)):
+                outcomes.append(ShardMerge(out.db, Path(shard), manifest["shard"]).run(digest))
+    return outcomes
