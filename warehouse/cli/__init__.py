@@ -12,6 +12,7 @@ import click
 
 from . import commands
 from .build import build
+from .cluster import merge
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +22,7 @@ def main() -> None:
 
 
 main.add_command(build)
+main.add_command(merge)
 for command in (commands.export, commands.status, commands.verify, commands.demo,
                 commands.browse, commands.report):
     main.add_command(command)

@@ -15,6 +15,7 @@ from ..errors import WarehouseError
 from ..pipeline.build import BuildSummary, Interrupted, build as build_warehouse, input_sources
 from ..pipeline.interrupt import stop_on_signals
 from ..sources import SourceFile
+from .cluster import build_on_dask
 from .common import fail, fail_on
 
 
@@ -71,11 +72,16 @@ class TqdmProgress:
 @click.option("--wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="While another build holds DB, wait at most this long, then exit with "
                    "code 3 [default: as long as it takes].")
+@click.option("--shard", type=click.IntRange(0), default=None, metavar="K",
+              help="Build shard K into a new DB, to be merged later (warehouse merge).")
+@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
+              help="Build shards on a Dask cluster (tcp://host:8786, or local:N for N "
+                   "local workers) and merge them into DB. Needs ctwarehouse[dask].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no summary; errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per file; tracebacks on errors.")
 def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: int,
-          replace: bool, salvage: bool, jobs: int | None, wait: float | None, quiet: bool,
-          verbose: bool) -> None:
+          replace: bool, salvage: bool, jobs: int | None, wait: float | None,
+          shard: int | None, dask_address: str | None, quiet: bool, verbose: bool) -> None:
     """Load every file under PATHS (files or folders, any compression) into DB.
 
     Tar and zip files are read as folders, without unpacking: each member is
@@ -90,6 +96,12 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     to 9 when DB cannot be used; 130 and 143 when stopped by Ctrl-C or SIGTERM
     (the file being loaded rolls back; the files before it stay).
     """
+    if dask_address is not None:
+        if shard is not None:
+            raise click.UsageError("--dask builds shards itself: leave out --shard")
+        build_on_dask(db_path, list(paths), dask_address, node=node, max_document=max_document,
+                      salvage=salvage, quiet=quiet, verbose=verbose)
+        return
     progress = None
     with stop_on_signals():
         try:
@@ -98,7 +110,7 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
             summary = build_warehouse(db_path, list(paths), node=node, progress=progress,
                                       max_document=max_document << 20, replace=replace,
                                       jobs=jobs, salvage=salvage, wait=wait,
-                                      notify=progress.write)
+                                      notify=progress.write, shard=shard)
         except (WarehouseError, Interrupted) as error:
             if progress is not None:
                 progress.close()
