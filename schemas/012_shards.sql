@@ -1,14 +1,15 @@
 -- Warehouse schema, version 12: shards and their merge.
 -- A warehouse built with `warehouse build --shard K` is shard K: its keys
--- (source, run, sample, timing, document and container ids) start at
--- K * 2^40 + 1, so that no two shards' keys meet, and it keeps what a merge
+-- (source, run, sample, timing, document and container ids) start above
+-- (K + 1) * 2^40, so that no two shards' keys meet, nor those of a warehouse
+-- built on one machine (from 1), and it keeps what a merge
 -- needs to apply the duplicate and conflict rules across shards as one build
 -- would: each stored run's document, and each duplicate met. These tables
 -- stay empty in a warehouse that is not a shard.
 
 CREATE TABLE shard (
     number       INTEGER PRIMARY KEY,       -- K
-    key_base     INTEGER NOT NULL,          -- K * 2^40: keys of this shard are above it
+    key_base     INTEGER NOT NULL,          -- (K + 1) * 2^40: keys of this shard are above it
     built_at     TEXT NOT NULL,             -- UTC, ISO 8601
     tool_version TEXT NOT NULL
 );

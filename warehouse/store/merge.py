@@ -195,10 +195,11 @@ class ShardMerge:
     def _judged_again(self) -> None:
         """The shard's own duplicates and conflicts, against the version the warehouse keeps."""
         turned = self.db.execute(
-            "SELECT d.simulation_run_id, d.source_id, r.node, d.source_line, d.source_offset, "
+            "SELECT d.simulation_run_id, d.source_id, f.node, d.source_line, d.source_offset, "
             "d.content_sha256, doc.body FROM s.shard_duplicate AS d "
-            "JOIN temp.m_verdict AS v USING (simulation_run_id) JOIN s.run AS r "
-            "ON r.run_id = v.run_id LEFT JOIN s.shard_document AS doc ON doc.run_id = v.run_id "
+            "JOIN temp.m_verdict AS v USING (simulation_run_id) "
+            "JOIN s.source AS f ON f.source_id = d.source_id "
+            "LEFT JOIN s.shard_document AS doc ON doc.run_id = v.run_id "
             "WHERE v.verdict = 'conflict' AND d.source_id NOT IN "
             "(SELECT source_id FROM temp.m_skip_source)").fetchall()
         self._add_conflicts(turned)
@@ -209,9 +210,11 @@ class ShardMerge:
             "v.kept AND c.source_id IN (SELECT source_id FROM s.source)").fetchall()
         self.db.executemany("DELETE FROM main.conflict WHERE conflict_id = ?",
                             [(conflict_id,) for conflict_id, _ in settled])
+        self._conflict_rows([(source_id, -1) for _, source_id in settled])
         self._shift(((source_id, +1, -1) for _, source_id in settled))
 
     def _add_conflicts(self, rows: list[tuple]) -> None:
+        self._conflict_rows([(row[1], +1) for row in rows])
         self.db.executemany(
             "INSERT INTO main.conflict (simulation_run_id, source_id, node, source_line, "
             "source_offset, content_sha256, document) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -224,7 +227,9 @@ class ShardMerge:
                             [(dup, conflict, source_id) for source_id, dup, conflict in changes])
 
     def _counts(self) -> None:
-        """A shard's source counts the runs it stored: those the merge left out move."""
+        """A shard's source counts the runs it stored, and their rows: those the merge
+        left out move to its duplicates or conflicts, their rows are taken off."""
+        self._rows_left_out()
         for verdict in ("duplicate", "conflict"):
             self.db.execute(
                 f"UPDATE main.source SET runs = runs - n, {verdict}s = {verdict}s + n FROM "
@@ -232,6 +237,33 @@ class ShardMerge:
                 f"WHERE verdict = '{verdict}' GROUP BY source_id) WHERE source_id = id")
             setattr(self.outcome, f"{verdict}s", self.db.execute(
                 f"SELECT count(*) FROM temp.m_verdict WHERE verdict = '{verdict}'").fetchone()[0])
+
+    def _rows_left_out(self) -> None:
+        """rows_written and values_written of each source, less the rows of its runs the
+        merge left out, plus the conflict rows one build would have written."""
+        shard_tables = [name for (name,) in self.db.execute(
+            "SELECT name FROM s.sqlite_master WHERE type = 'table'") if name not in SHARD_TABLES]
+        for table in shard_tables:
+            columns = [row[1] for row in self.db.execute(f'PRAGMA s.table_info("{table}")')]
+            if "run_id" in columns:
+                rows = f's."{table}" AS t JOIN temp.m_verdict AS v ON v.run_id = t.run_id'
+            elif "sample_id" in columns:
+                rows = (f's."{table}" AS t JOIN s.sample AS p ON p.sample_id = t.sample_id '
+                        "JOIN temp.m_verdict AS v ON v.run_id = p.run_id")
+            else:
+                continue
+            self.db.execute(
+                f"UPDATE main.source SET rows_written = rows_written - n, values_written = "
+                f"values_written - n * {len(columns)} FROM (SELECT v.source_id AS id, count(*) "
+                f"AS n FROM {rows} WHERE v.verdict <> 'new' GROUP BY v.source_id) "
+                "WHERE source_id = id")
+
+    def _conflict_rows(self, changes: list[tuple[int, int]]) -> None:
+        """A conflict row written (+1) or taken back (-1), in its source's counts."""
+        width = len(self.db.execute("PRAGMA main.table_info(conflict)").fetchall())
+        self.db.executemany("UPDATE main.source SET rows_written = rows_written + ?, "
+                            "values_written = values_written + ? WHERE source_id = ?",
+                            [(step, step * width, source_id) for source_id, step in changes])
 
     def _record(self, digest: str) -> None:
         self.db.execute(

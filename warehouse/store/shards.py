@@ -1,7 +1,8 @@
 """Shards: warehouses built apart (on several machines), to be merged into one.
 
-Shard K's keys start at K * 2^40 + 1 (``key_base``), so rows of different
-shards never share a key and a merge copies them as they are. A shard keeps
+Shard K's keys start above (K + 1) * 2^40 (``key_base``), so rows of
+different shards, and of a warehouse built on one machine (keys from 1),
+never share a key and a merge copies them as they are. A shard keeps
 each stored run's document and each duplicate it met (schemas/012_shards.sql),
 and is described by a manifest written beside it once its build is complete:
 a merge refuses a shard whose content does not match its manifest (a worker
@@ -26,8 +27,8 @@ from ..errors import WarehouseError
 from ..formats.bsonfile import CODEC_OPTIONS
 from ..formats.extjson import relaxed_json
 
-KEY_BITS = 40  # keys per shard: 2^40; shards up to 2^22
-MAX_SHARD = (1 << (63 - KEY_BITS)) - 1
+KEY_BITS = 40  # keys per shard: 2^40; shards 0 to 2^23 - 2
+MAX_SHARD = (1 << (63 - KEY_BITS)) - 2
 # tables whose keys a shard takes from its range (the keys other rows refer to)
 RANGED_KEYS = {"source": "source_id", "run": "run_id", "sample": "sample_id",
                "simulation_timing": "timing_id", "document": "document_id",
@@ -36,6 +37,11 @@ RANGED_KEYS = {"source": "source_id", "run": "run_id", "sample": "sample_id",
 SHARD_TABLES = ("shard", "shard_document", "shard_duplicate", "merged_shard")
 
 _BSON, _JSON = b"B", b"J"
+
+
+def key_base(number: int) -> int:
+    """Shard K's keys are above (K + 1) * 2^40: below it are one machine's."""
+    return (number + 1) << KEY_BITS
 
 
 def manifest_path(shard: Path) -> Path:
@@ -89,7 +95,7 @@ class ShardLedger:
                                  "files already", str(self.path))
         self.db.execute("INSERT INTO shard (number, key_base, built_at, tool_version) "
                         "VALUES (?, ?, ?, ?)",
-                        (number, number << KEY_BITS, _now(), __version__))
+                        (number, key_base(number), _now(), __version__))
 
     def table_counts(self) -> dict[str, int]:
         names = [name for (name,) in self.db.execute(

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 
 from .. import __version__
 from .containers import ContainerLedger
-from .shards import KEY_BITS, ShardLedger
+from .shards import SHARD_TABLES, ShardLedger, key_base
 from .errors import from_sqlite
 from .filesystem import filesystem_type, is_network
 from .identity import APPLICATION_ID, check_for_building, check_identity, identity_of
@@ -96,7 +96,7 @@ class Warehouse(ContainerLedger, ShardLedger):
                  notify: Callable[[str], None] | None = None, shard: int | None = None) -> None:
         self.path = Path(path)  # the warehouse, as given
         self.shard: int | None = None  # K when this is shard K
-        self.base = 0  # where keys start: above K * 2^40 in shard K
+        self.base = 0  # where keys start: above (K + 1) * 2^40 in shard K
         self.file = self.path  # the file SQLite works on: a local copy on a network filesystem
         self._inserts: dict[str, tuple[str, int]] = {}
         self._lock: BuildLock | None = None
@@ -153,7 +153,7 @@ class Warehouse(ContainerLedger, ShardLedger):
 
     def _shard_known(self) -> None:
         self.shard = self.shard_number
-        self.base = 0 if self.shard is None else self.shard << KEY_BITS
+        self.base = 0 if self.shard is None else key_base(self.shard)
 
     def _release(self) -> None:
         if self._local is not None:
@@ -301,14 +301,16 @@ class Warehouse(ContainerLedger, ShardLedger):
             "WHERE run.document_id IS NULL AND source.format LIKE 'csv-%')").fetchone()[0])
 
     def write(self, rows: Mapping[str, Any]) -> tuple[int, int]:
-        """Insert every pending row (table -> rows); return (rows, values) written."""
+        """Insert every pending row (table -> rows); return (rows, values) written, a
+        shard's own tables aside (what a merge keeps of a source counts as one build's)."""
         written = values = 0
         for table, batch in rows.items():
             if batch:
                 sql, width = self._insert(table)
                 self.db.executemany(sql, batch)
-                written += len(batch)
-                values += len(batch) * width
+                if table not in SHARD_TABLES:
+                    written += len(batch)
+                    values += len(batch) * width
         return written, values
 
     def query(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
