@@ -78,8 +78,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
     """BSON vs JSON (issue 3), CSV vs the sqlite3 shell (issue 4), containers vs loose
-    files (issue 13), data directories vs a dump (issue 14)."""
+    files (issue 13), data directories vs a dump (issue 14), shards and their merge
+    (issue 17)."""
     from .bson_dump import bench_bson
+    from .cluster import bench_cluster, projection_table
     from .containers import bench_containers
     from .csv_files import bench_csv
     from .dbpath import bench_dbpath
@@ -92,6 +94,10 @@ def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
     print("containers vs loose files:", json.dumps(found["containers"]), flush=True)
     found["dbpath"] = bench_dbpath(workdir / "dbpath", min(runs, 2000))
     print("data directories vs a dump:", json.dumps(found["dbpath"]), flush=True)
+    found["cluster"] = bench_cluster(workdir / "cluster", min(runs, 4000))
+    print("shards and merge:", json.dumps({k: v for k, v in found["cluster"].items()
+                                           if k != "projections"}), flush=True)
+    print(projection_table(found["cluster"]["projections"]), flush=True)
     return found
 
 
