@@ -27,7 +27,7 @@ from conftest import rows
 from warehouse.cli import main
 from warehouse.demo import dumpwriter, generate
 from warehouse.demo.compressed import open_writer
-from warehouse.demo.dialects import write_json_lines
+from warehouse.demo.dialects import write_json_array, write_json_lines
 from warehouse.pipeline import build as build_module
 from warehouse.pipeline.build import build
 
@@ -173,7 +173,9 @@ def test_companions_after_their_bson_and_every_format_inside(tmp_path):
     archive = tmp_path / "d.archive"
     dumpwriter.write_archive(archive, {(DB, "mixture_model_stats"): docs[3:5]})
     lines = io.BytesIO()
-    write_json_lines(lines, docs[5:], "2.4")
+    write_json_lines(lines, docs[5:7], "2.4")
+    array = io.BytesIO()
+    write_json_array(array, docs[7:], "4.2-canonical")
     metadata = dumpwriter.metadata_json(DB, "mixture_model_stats").encode()
     prelude = b'{"ServerVersion":"2.6.12","ToolVersion":"100.9.4"}'
     tar = python_tar(tmp_path / "node7.tar", [
@@ -182,6 +184,7 @@ def test_companions_after_their_bson_and_every_format_inside(tmp_path):
         ("dump/prelude.json", prelude),
         ("exports/all.archive", archive.read_bytes()),
         ("exports/runs.json", lines.getvalue()),
+        ("exports/runs-array.json.zst", zstandard.ZstdCompressor().compress(array.getvalue())),
     ])
     db = tmp_path / "w.sqlite"
     result = run_build("--db", str(db), str(tar))
@@ -195,7 +198,8 @@ def test_companions_after_their_bson_and_every_format_inside(tmp_path):
     assert rows(db, "SELECT n.metadata FROM source_namespace AS n JOIN source USING (source_id) "
                     "WHERE path = ?", bson_source) == [(metadata.decode(),)]
     formats = rows(db, "SELECT format FROM source ORDER BY path")
-    assert formats == [("mongodump-bson",), ("mongodump-archive",), ("mongoexport-jsonl",)]
+    assert formats == [("mongodump-bson",), ("mongodump-archive",), ("mongoexport-array",),
+                       ("mongoexport-jsonl",)]
     statuses = dict(rows(db, "SELECT member, status FROM container_member"))
     assert statuses["dump/prelude.json"] == "companion"
     assert statuses[f"dump/{DB}/mixture_model_stats.metadata.json"] == "companion"

@@ -8,9 +8,11 @@ the one built from a mongodump of the same documents.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -103,6 +105,11 @@ def test_views_from_data_directories_equal_those_from_dumps(experiment, tmp_path
          "node2")]
     assert rows(db, "SELECT path, kind, complete FROM container ORDER BY path") == [
         (f"{raw}/node1", "mongodb-wiredtiger", 1), (f"{raw}/node2", "mongodb-mmapv1", 1)]
+    # the files each collection was read from
+    notes = dict(rows(db, "SELECT member, note FROM container_member WHERE status = 'loaded'"))
+    assert notes[f"{DB}.mixture_model_stats"] in (
+        f"read from {DB}.ns, {DB}.0", f"read from {DB}.ns, {DB}.0, {DB}.1")
+    assert re.fullmatch(r"read from collection-\d+-\d+\.wt", notes[f"{DB}.notes"])
     # system.* collections are metadata, not data: their documents are in the ledger
     system = dict(rows(db, "SELECT member, note FROM container_member WHERE status = 'metadata'"))
     assert set(system) == {f"{DB}.system.indexes", f"{DB}.system.namespaces"}
@@ -196,3 +203,15 @@ def test_directory_per_db_layouts(tmp_path):
     db = tmp_path / "w.sqlite"
     assert build(db, [tmp_path / "raw"]).ok
     assert rows(db, "SELECT node, count(*) FROM run GROUP BY node") == [("node5", 4), ("node6", 4)]
+
+
+def test_a_zip_of_a_data_directory(experiment, tmp_path):
+    root, expected = experiment
+    with zipfile.ZipFile(tmp_path / "node2.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((root / "raw" / "node2").rglob("*")):
+            archive.write(path, f"data/{path.relative_to(root / 'raw' / 'node2')}")
+    db = tmp_path / "w.sqlite"
+    assert build(db, [tmp_path / "node2.zip"]).ok
+    assert rows(db, "SELECT count(*), min(node) FROM run") == [(8, "node2")]
+    assert rows(db, "SELECT format FROM source WHERE collection = 'mixture_model_stats'") == [
+        ("mongodb-mmapv1",)]

@@ -79,3 +79,9 @@ def settled(warehouse: Warehouse, directory: tuple[int, str] | None, collection:
         return MemberDone(display, key, "known", f"same content as {other[1]}, already loaded",
                           None, identity)
     return None
+
+
+def files_note(directory: Path, collection: Any) -> str:
+    """The files a collection's documents come from, for the ledger."""
+    return "read from " + ", ".join(str(Path(path).relative_to(directory))
+                                    for path in content_files(collection))

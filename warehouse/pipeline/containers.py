@@ -217,6 +217,7 @@ class ContainerWriter:
         self.member.bytes_reported = self.position
         self.member.container_id = self.container_id
         self.member.key = event.member
+        self.member.note = event.note
 
     def done(self, event: MemberDone) -> None:
         """A member that loads nothing (or failed while it loaded: roll it back)."""
@@ -282,6 +283,7 @@ class _MemberWriter(FileWriter):
 
     container_id = 0
     key = ""
+    note = ""
 
     def finished(self, event: Finished) -> None:
         size, sha256 = event.identity or (self.size, self.sha256)
@@ -301,5 +303,5 @@ class _MemberWriter(FileWriter):
         self.warehouse.query("UPDATE source SET size = ?, sha256 = ? WHERE source_id = ?",
                              (size, sha256, self.job.source_id))
         self.warehouse.record_member(self.container_id, self.key, size, sha256,
-                                     self.outcome.status, self.job.source_id)
+                                     self.outcome.status, self.job.source_id, self.note)
         self.warehouse.commit()

@@ -19,7 +19,7 @@ from ..errors import WarehouseError
 from ..formats.dbpath import engine_of, read_data_directory
 from ..sources import SourceFile
 from ..store import Warehouse, WarehouseFileError
-from .collections import collection_identity, combined, file_hashes, settled
+from .collections import collection_identity, combined, file_hashes, files_note, settled
 from .containers import ContainerLoad, ContainerWriter, container_row
 from .events import FileJob, FileOutcome, MemberDone, MemberStarted
 from .reading import read_file
@@ -78,7 +78,8 @@ class _CollectionLoader:
             job = FileJob(self.source.path, display, self.node, self.warehouse.next_source_id(),
                           profile.new_ids(self.warehouse.next_key), self.max_document,
                           self.salvage, None, (collection.database, collection.name))
-            self.writer(MemberStarted(job, key, identity[0], identity))
+            self.writer(MemberStarted(job, key, identity[0], identity,
+                                      files_note(self.source.path, collection)))
             try:
                 if self.worker is None or not through_worker(self.worker, job, self.writer):
                     read_file(job, self.warehouse, self.writer)

@@ -93,6 +93,7 @@ class MemberStarted:
     member: str  # path inside the top container (nested: "inner.tar!path")
     stored_size: int  # as the container says
     identity: tuple[int, str] | None = None  # (size, sha256) where known before reading
+    note: str = ""  # for the ledger: a collection's files
 
 
 @dataclass

@@ -31,7 +31,7 @@ from ..store import Warehouse
 from .companions import MemberCompanions
 from .events import (AwaitWriter, CompanionLate, ContainerFinished, ContainerStarted, Emit, FileJob,
                      MemberDone, MemberStarted, NeedsWriter)
-from .collections import collection_identity, settled
+from .collections import collection_identity, files_note, settled
 from .loading import damaged, read_collection, read_stream
 from .spooled import SpooledData
 
@@ -246,7 +246,7 @@ class ContainerReader:
         job = replace(self.job, path=folder, display=display, source_id=self.next_source_id,
                       container=None, collection=(collection.database, collection.name))
         self.next_source_id += 1
-        self.emit(MemberStarted(job, key, identity[0], identity))
+        self.emit(MemberStarted(job, key, identity[0], identity, files_note(folder, collection)))
         try:
             read_collection(job, self.warehouse, self.emit, collection, engine,
                             progress=self._progress, identity=identity)
