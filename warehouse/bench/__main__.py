@@ -78,11 +78,12 @@ def main(argv: list[str] | None = None) -> None:
 
 def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
     """BSON vs JSON (issue 3), CSV vs the sqlite3 shell (issue 4), containers vs loose
-    files (issue 13), data directories vs a dump (issue 14)."""
+    files (issue 13), data directories vs a dump (issue 14), the Parquet export."""
     from .bson_dump import bench_bson
     from .containers import bench_containers
     from .csv_files import bench_csv
     from .dbpath import bench_dbpath
+    from .parquet import bench_parquet, report as parquet_report
 
     found = {"bson": bench_bson(workdir / "bson", runs)}
     print("BSON vs JSON:", json.dumps(found["bson"]), flush=True)
@@ -92,6 +93,12 @@ def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
     print("containers vs loose files:", json.dumps(found["containers"]), flush=True)
     found["dbpath"] = bench_dbpath(workdir / "dbpath", min(runs, 2000))
     print("data directories vs a dump:", json.dumps(found["dbpath"]), flush=True)
+    # skipped, with a message, without pyarrow (the optional extra [parquet])
+    found["parquet"] = {"2000": bench_parquet(workdir / "parquet", 2000)}
+    print(parquet_report(found["parquet"]["2000"]), flush=True)
+    if runs != 2000 and "skipped" not in found["parquet"]["2000"]:  # is memory flat?
+        found["parquet"][str(runs)] = bench_parquet(workdir / "parquet", runs)
+        print(parquet_report(found["parquet"][str(runs)]), flush=True)
     return found
 
 
