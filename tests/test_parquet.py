@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 from pathlib import Path
 
@@ -332,3 +333,33 @@ def test_the_command_prints_each_folder_and_its_rows(demo, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [f"{tmp_path / name}: {rows} rows"
                                           for name, rows in written.items()]
+
+
+DOCS = (Path(__file__).resolve().parents[1] / "docs" / "parquet.md").read_text()
+
+
+def docs_blocks(language: str, section: str) -> list[str]:
+    """The ``language`` code blocks of a section (## heading) of docs/parquet.md."""
+    text = DOCS.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def test_the_duckdb_examples_of_the_docs_return_rows(demo, monkeypatch) -> None:
+    _, out, _ = demo
+    monkeypatch.chdir(out.parent)  # the examples read parquet/…
+    statements = [s for block in docs_blocks("sql", "DuckDB") for s in block.split(";") if s.strip()]
+    assert len(statements) >= 6
+    con = duckdb.connect()
+    for statement in statements:
+        assert con.sql(statement).fetchall(), statement
+
+
+def test_the_polars_example_of_the_docs_runs(demo, monkeypatch) -> None:
+    pytest.importorskip("polars")  # not a dependency: run where it is installed
+    _, out, _ = demo
+    monkeypatch.chdir(out.parent)
+    (block,) = [b for b in docs_blocks("python", "Polars") if "polars" in b]
+    scope: dict = {}
+    exec(block, scope)
+    assert scope["seeds"]["seed"].to_list() == [s for (s,) in read(
+        out, "parameter", "value.integer", "WHERE name = 'random_seed' ORDER BY run_id")]
