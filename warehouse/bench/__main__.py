@@ -79,12 +79,13 @@ def main(argv: list[str] | None = None) -> None:
 def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
     """BSON vs JSON (issue 3), CSV vs the sqlite3 shell (issue 4), containers vs loose
     files (issue 13), data directories vs a dump (issue 14), shards and their merge
-    (issue 17)."""
+    (issue 17), the Parquet export."""
     from .bson_dump import bench_bson
     from .cluster import bench_cluster, projection_table
     from .containers import bench_containers
     from .csv_files import bench_csv
     from .dbpath import bench_dbpath
+    from .parquet import bench_parquet, report as parquet_report
 
     found = {"bson": bench_bson(workdir / "bson", runs)}
     print("BSON vs JSON:", json.dumps(found["bson"]), flush=True)
@@ -98,6 +99,12 @@ def comparisons(workdir: Path, runs: int) -> dict[str, Any]:
     print("shards and merge:", json.dumps({k: v for k, v in found["cluster"].items()
                                            if k != "projections"}), flush=True)
     print(projection_table(found["cluster"]["projections"]), flush=True)
+    # skipped, with a message, without pyarrow (the optional extra [parquet])
+    found["parquet"] = {"2000": bench_parquet(workdir / "parquet", 2000)}
+    print(parquet_report(found["parquet"]["2000"]), flush=True)
+    if runs != 2000 and "skipped" not in found["parquet"]["2000"]:  # is memory flat?
+        found["parquet"][str(runs)] = bench_parquet(workdir / "parquet", runs)
+        print(parquet_report(found["parquet"][str(runs)]), flush=True)
     return found
 
 

@@ -14,9 +14,20 @@ from .common import fail, fail_on
 @click.command()
 @click.option("--db", "db_path", required=True, type=click.Path())
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-@click.option("--basename", required=True, help="B in B-simulation-data.csv and its siblings.")
-def export(db_path: str, out_dir: str, basename: str) -> None:
-    """Write the four export files (simulation, population, sampled, tasampled)."""
+@click.option("--format", "file_format", type=click.Choice(["csv", "parquet"]), default="csv",
+              show_default=True,
+              help="csv: the four export files; parquet: every table and view, a folder each.")
+@click.option("--basename", help="B in B-simulation-data.csv and its siblings (--format csv).")
+def export(db_path: str, out_dir: str, file_format: str, basename: str | None) -> None:
+    """Write the four export files (simulation, population, sampled, tasampled), or every
+    table and view as Parquet for DuckDB, Polars and Spark (docs/parquet.md)."""
+    if file_format == "parquet":
+        if basename is not None:
+            raise click.UsageError("--basename names CSV files: not with --format parquet")
+        _export_parquet(db_path, out_dir)
+        return
+    if basename is None:
+        raise click.UsageError("--format csv needs --basename")
     from ..access.export import export as export_files
 
     try:
@@ -27,6 +38,25 @@ def export(db_path: str, out_dir: str, basename: str) -> None:
         fail_on(error)
     for path, count in written.items():
         click.echo(f"{path}: {count} rows")
+
+
+def _export_parquet(db_path: str, out_dir: str) -> None:
+    from ..access import parquet
+    from ..errors import WarehouseError
+
+    if not parquet.available():
+        fail(parquet.MISSING, code=2)
+    with tqdm(unit="row", unit_scale=True, disable=None, leave=False) as bar:
+        def progress(rows: int, total: int) -> None:
+            bar.total = total
+            bar.update(rows)
+
+        try:
+            written = parquet.export_parquet(db_path, out_dir, progress=progress)
+        except WarehouseError as error:
+            fail(str(error))
+    for name, count in written.items():
+        click.echo(f"{Path(out_dir) / parquet.folder_name(name)}: {count} rows")
 
 
 @click.command()
