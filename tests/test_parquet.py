@@ -238,7 +238,14 @@ def check_struct(con, out, name, column) -> None:
                     values.count(None))], (name, column)
 
 
-CHECKS = {"BIGINT": check_bigint, "DOUBLE": check_double, "VARCHAR": check_varchar}
+def check_blob(con, out, name, column) -> None:
+    c = f'"{column}"'
+    expected = con.execute(f'SELECT count({c}), sum(length({c})) FROM "{name}"').fetchone()
+    assert read(out, name, f"count({c}), sum(octet_length({c}))") == [expected], (name, column)
+
+
+CHECKS = {"BIGINT": check_bigint, "DOUBLE": check_double, "VARCHAR": check_varchar,
+          "BLOB": check_blob}
 
 
 def test_duckdb_gets_sqlites_counts_and_sums_for_every_table_and_view(demo) -> None:

@@ -179,3 +179,20 @@ def test_build_on_a_local_dask_cluster(inputs, one_build, tmp_path):
     assert result.exit_code == 1, result.output  # broken.json fails in its shard
     assert "shard" in result.output and "built and merged" in result.output
     assert natural(db) == one_build
+
+
+def test_shards_straight_to_parquet(inputs, tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    pytest.importorskip("pyarrow")
+    from warehouse.access.parquet import export_parquet
+
+    sources = input_sources([inputs / "node1", inputs / "node2"])
+    out = tmp_path / "parquet"
+    for number, group in enumerate((sources[:1], sources[1:])):
+        shard = tmp_path / f"s{number}.sqlite"
+        build(shard, [], sources=group, shard=number, jobs=1)
+        export_parquet(shard, out / f"shard={number}")
+    got = duckdb.sql(f"SELECT shard, count(*), count(DISTINCT run_id) FROM read_parquet("
+                     f"'{out}/*/run/**/*.parquet', hive_partitioning = true) "
+                     "GROUP BY shard ORDER BY shard").fetchall()
+    assert got == [(0, 8, 8), (1, 6, 6)]
