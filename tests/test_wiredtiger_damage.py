@@ -21,7 +21,8 @@ from warehouse.formats.wiredtiger import Collection, cells, read_wiredtiger_dir
 from warehouse.formats.wiredtiger.catalog import root_of
 from warehouse.formats.wiredtiger.pages import (PAGE_ROW_INTERNAL, Address, BlockFile,
                                                 unpack_address)
-from warehouse.demo.wiredtiger_writer import SMALL_PAGES, CollectionSpec, pack_uint, sample_documents
+from warehouse.demo.wiredtiger_pack import pack_uint
+from warehouse.demo.wiredtiger_writer import SMALL_PAGES, CollectionSpec, sample_documents
 
 from wiredtiger_helpers import DbpathCache, golden
 

@@ -22,7 +22,7 @@ from warehouse.formats.wiredtiger.pages import (PAGE_ENCRYPTED, PAGE_FT_UPDATE,
                                                 PAGE_ROW_LEAF, Address, BlockFile, Page,
                                                 Truncated, checkpoint_root, unpack_address,
                                                 unpack_int, unpack_uint)
-from warehouse.demo.wiredtiger_writer import pack_record_id, pack_uint
+from warehouse.demo.wiredtiger_pack import pack_record_id, pack_uint
 
 # Values and encodings from the table in intpack.i.
 KNOWN_UINT = [(0, "80"), (63, "bf"), (64, "c000"), (8255, "dfff"), (8256, "e100"),

@@ -34,6 +34,8 @@ import bson
 from bson.binary import Binary, UuidRepresentation
 from bson.int64 import Int64
 
+from .wiredtiger_pack import pack_record_id, pack_uint
+
 WT = "wt"
 # Another wt (e.g. a WiredTiger 11 built with its compressors inside, to write
 # files of the MongoDB 4.4+ format): its path in this variable.
@@ -76,27 +78,6 @@ def _extension_config() -> str:
     paths = [EXTENSION_DIR / f"libwiredtiger_{name}.so" for name in ("snappy", "zlib")]
     found = ",".join(str(path) for path in paths if path.exists())
     return f"extensions=[{found}]"
-
-
-def pack_uint(value: int) -> bytes:
-    """WiredTiger's packed unsigned integer (``intpack.i``)."""
-    if value < 0:
-        raise ValueError("negative")
-    if value < 64:
-        return bytes([0x80 | value])
-    if value < 64 + 0x2000:
-        value -= 64
-        return bytes([0xC0 | value >> 8, value & 0xFF])
-    value -= 64 + 0x2000
-    body = value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
-    return bytes([0xE0 | len(body)]) + body
-
-
-def pack_record_id(record_id: int) -> bytes:
-    """A record id as key format ``q`` (packed signed int64; ids are positive)."""
-    if record_id < 1:
-        raise ValueError("MongoDB record ids are positive")
-    return pack_uint(record_id)
 
 
 @dataclass
@@ -249,7 +230,7 @@ def write_dbpath(directory: Path, collections: Sequence[CollectionSpec], *,
     zstd = [w.ident for w, s in zip(written.values(), collections)
             if (s.compressor or compressor) == "zstd"]
     if zstd and not _has_zstd():
-        from . import wiredtiger_zstd  # here: it imports this module
+        from . import wiredtiger_zstd  # here: its conversion is needed for zstd only
         for ident in zstd:
             wiredtiger_zstd.convert_table(directory, ident)
     return written

@@ -29,7 +29,7 @@ from pathlib import Path
 import zstandard
 from fastcrc import crc32
 
-from warehouse.demo.wiredtiger_writer import pack_uint
+from .wiredtiger_pack import pack_uint
 
 ALLOC = 4096
 SKIP = 64
