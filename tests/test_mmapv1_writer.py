@@ -19,12 +19,11 @@ from bson.datetime_ms import DatetimeMS
 
 from warehouse.formats.mmapv1.layout import namespace_hash as reader_hash
 from warehouse.formats.mmapv1.layout import node_count
+from warehouse.demo.mmapv1_layout import namespace_hash, record_size
 from warehouse.demo.mmapv1_writer import (
     SMALLFILES,
     CollectionSpec,
     WriterOptions,
-    namespace_hash,
-    record_size,
     write_mmapv1_dir,
 )
 

@@ -21,21 +21,10 @@ from typing import Any, Mapping, Sequence
 
 import bson
 
-MB = 1 << 20
-NODE_SIZE = 628
-HEADER_SIZE, EXTENT_HEADER, RECORD_HEADER = 8192, 176, 16
-MAGIC = 0x41424344
-MIN_EXTENT = 0x1000
-BUCKET_SIZES = [0x20 << i for i in range(18)] + [0x1000000]  # 32 B to 4 MB, then 16 MB
-NO_LIMIT = 0x7FFFFFFF
-NULL, INVALID = (-1, 0), (-2, 0)  # DiskLocs: none; "not computed yet" (capped)
-FILE_SIZE, MAX_FILE_SIZE = 64 * MB, 0x7FF00000  # 64 MB << N, up to 2047 MB
-
-_HEADER = struct.Struct("<3i2ii")  # version, minor, fileLength, unused, unusedLength
-_EXTENT = struct.Struct("<I6i128si4i")
-_RECORD = struct.Struct("<4i")  # lengthWithHeaders, extentOfs, nextOfs | prevOfs or nextDeleted
-_DETAILS = struct.Struct("<4i38iqqii40iiidi4iHHQQqii72x")
-
+from .mmapv1_layout import (MB, NODE_SIZE, HEADER_SIZE, EXTENT_HEADER, RECORD_HEADER, MAGIC,
+                            MIN_EXTENT, NO_LIMIT, NULL, INVALID, FILE_SIZE, MAX_FILE_SIZE,
+                            FILE_HEADER, EXTENT_STRUCT, RECORD_STRUCT, DETAILS_STRUCT,
+                            namespace_hash, bucket, record_size, quantized)
 
 @dataclass
 class CollectionSpec:
@@ -75,35 +64,6 @@ class Written:
 
     files: list[Path]
     documents: dict[tuple[str, str], list[tuple[Path, int, int]]]  # (path, offset, length)
-
-
-def namespace_hash(name: bytes) -> int:
-    x = 0
-    for c in name:  # bytes as signed chars, as x86 mongod read them
-        x = (x * 131 + (c - 256 if c >= 128 else c)) & 0xFFFFFFFF
-    return (x & 0x7FFFFFFF) | 0x8000000
-
-
-def bucket(size: int) -> int:
-    """The deleted list for a record of this size: the first bucket larger than it."""
-    return next((i for i, b in enumerate(BUCKET_SIZES) if b > size), len(BUCKET_SIZES) - 1)
-
-
-def record_size(bson_length: int, padding_factor: float, power_of_2: bool) -> int:
-    need = bson_length + RECORD_HEADER
-    if power_of_2:
-        size = BUCKET_SIZES[bucket(need)]
-        if size == BUCKET_SIZES[-1]:
-            size = (need | (MB - 1)) + 1
-    else:
-        size = int(need * padding_factor)
-    return (size + 3) & ~3
-
-
-def quantized(size: int) -> int:
-    """2.6's rounding of a record size: up to 1/16 of its bucket (256 KB from 4 MB)."""
-    unit = BUCKET_SIZES[bucket(size)] // 16 if size < 4 * MB else 256 * 1024
-    return -(-size // unit) * unit
 
 
 @dataclass
@@ -299,7 +259,7 @@ def _details(ns: _Ns) -> bytes:
         deleted[1] = INVALID  # cappedLastDelRecLastExtent: not computed yet
         cap_extent = next(((e.file, e.ofs) for e in reversed(ns.extents)
                            if any(r.live for r in e.recs)), ends[0])
-    return _DETAILS.pack(
+    return DETAILS_STRUCT.pack(
         *ends[0], *ends[-1], *[x for loc in deleted for x in loc],
         sum(r.length - RECORD_HEADER for r in live), len(live),
         ns.extents[-1].length if ns.extents else 0, len(ns.indexes),
@@ -336,11 +296,11 @@ def _write_extents(ns: _Ns, paths: list[Path], out: _Out, options: WriterOptions
         last = (extent.file, live[-1].ofs) if live else NULL
         xnext = (chain[i + 1].file, chain[i + 1].ofs) if i + 1 < len(chain) else NULL
         xprev = (chain[i - 1].file, chain[i - 1].ofs) if i else NULL
-        out.put(path, extent.ofs, _EXTENT.pack(MAGIC, extent.file, extent.ofs, *xnext, *xprev,
+        out.put(path, extent.ofs, EXTENT_STRUCT.pack(MAGIC, extent.file, extent.ofs, *xnext, *xprev,
                                                extent.ns.encode(), extent.length, *first, *last))
         for j, rec in enumerate(live):
             links = (live[j + 1].ofs if j + 1 < len(live) else -1, live[j - 1].ofs if j else -1)
-            out.put(path, rec.ofs, _RECORD.pack(rec.length, extent.ofs, *links) + rec.raw)
+            out.put(path, rec.ofs, RECORD_STRUCT.pack(rec.length, extent.ofs, *links) + rec.raw)
         for rec in extent.recs:
             if not rec.live:
                 out.put(path, rec.ofs + RECORD_HEADER, rec.raw)
@@ -349,7 +309,7 @@ def _write_extents(ns: _Ns, paths: list[Path], out: _Out, options: WriterOptions
             following = deleted[k + 1] if k + 1 < len(deleted) else None
             link = NULL if following is None else (following[0].file, following[1])
             scribble = b"\xee" * 4 if options.scribble else b""
-            out.put(paths[extent.file], ofs, _RECORD.pack(length, extent.ofs, *link) + scribble)
+            out.put(paths[extent.file], ofs, RECORD_STRUCT.pack(length, extent.ofs, *link) + scribble)
 
 
 def _write_namespace_file(db: _Database, out: _Out) -> Path:
@@ -379,7 +339,7 @@ def _write_database(db: _Database, out: _Out) -> list[Path]:
     paths = [db.folder / f"{db.name}.{n}" for n in range(len(db.sizes) + options.preallocate)]
     for n, size in enumerate(db.sizes):
         out.create(paths[n], size)
-        header = _HEADER.pack(4, options.minor, size, n, db.unused[n], size - db.unused[n] - 16)
+        header = FILE_HEADER.pack(4, options.minor, size, n, db.unused[n], size - db.unused[n] - 16)
         if options.minor & 0x10:  # 3.0: the free list DiskLocs of the header
             header += struct.pack("<4i", *NULL, *NULL)
         out.put(paths[n], 0, header)
