@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -22,6 +23,12 @@ _MIGRATION = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 
 # How a build's connection writes: WAL so that readers can query during a build.
 BUILD_PRAGMAS = ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -65536")  # 64 MiB
+
+# Rows per INSERT statement of a bulk write. Each execution of a statement
+# costs about as much as storing a row of these tables (binding it in Python's
+# sqlite3 module, one step and reset of the statement), so several rows per
+# statement make bulk writes 2-3 times faster; beyond 32 nothing more is gained.
+ROWS_PER_INSERT = 32
 
 SOURCE_COLUMNS = ("source_id", "path", "size", "sha256", "format", "compression", "node",
                   "database_name", "collection", "loaded_at", "tool_version")
@@ -79,6 +86,7 @@ class Warehouse(ContainerLedger):
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self._inserts: dict[str, tuple[str, int]] = {}
+        self._bulk_inserts: dict[str, str] = {}
         if read_only:
             # A reader beside the build's writer (a worker process): sees what is committed.
             self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
@@ -203,15 +211,52 @@ class Warehouse(ContainerLedger):
             "WHERE run.document_id IS NULL AND source.format LIKE 'csv-%')").fetchone()[0])
 
     def write(self, rows: Mapping[str, Any]) -> tuple[int, int]:
-        """Insert every pending row (table -> rows); return (rows, values) written."""
+        """Insert every pending row (table -> rows); return (rows, values) written.
+
+        Rows are tuples in the schema's column order, or a batch with a
+        ``columns`` attribute holding one list per column (``tables.Columns``).
+        """
         written = values = 0
         for table, batch in rows.items():
             if batch:
                 sql, width = self._insert(table)
-                self.db.executemany(sql, batch)
+                flat = _interleaved(batch, width, table)
+                step = width * ROWS_PER_INSERT
+                bulk = len(flat) - len(flat) % step
+                if bulk:
+                    self.db.executemany(self._bulk_insert(table),
+                                        (flat[i:i + step] for i in range(0, bulk, step)))
+                self.db.executemany(sql, (flat[i:i + width] for i in range(bulk, len(flat), width)))
                 written += len(batch)
                 values += len(batch) * width
         return written, values
 
+    def _bulk_insert(self, table: str) -> str:
+        """The INSERT of ``ROWS_PER_INSERT`` whole rows of ``table``."""
+        known = self._bulk_inserts.get(table)
+        if known is None:
+            sql, width = self._insert(table)
+            head, row = sql.split(" VALUES ")
+            known = self._bulk_inserts[table] = f"{head} VALUES {', '.join([row] * ROWS_PER_INSERT)}"
+        return known
+
     def query(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
         return self.db.execute(sql, tuple(parameters))
+
+
+def _interleaved(batch: Any, width: int, table: str) -> list:
+    """The values of a batch's rows, row after row, in one flat list."""
+    columns = getattr(batch, "columns", None)
+    if columns is None:
+        flat = list(chain.from_iterable(batch))
+    else:
+        flat = [None] * (len(batch) * width)
+        try:
+            for index, column in enumerate(columns):
+                flat[index::width] = column  # a C-level copy per column
+        except ValueError:  # a column of another length
+            flat = []
+    if len(flat) != len(batch) * width:
+        # what executemany said of a row of the wrong length, now that rows are flattened
+        raise sqlite3.ProgrammingError(f"rows of {table} must have {width} values each")
+    return flat
