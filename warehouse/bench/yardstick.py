@@ -57,7 +57,8 @@ def crude_load(raw: Path, db: Path) -> tuple[int, int]:
         documents = rows = 0
         for source in find_sources([raw]):
             with open_source(source.path) as opened:
-                for record in read_json_lines(opened.stream, source.display):
+                stream: Any = opened.stream  # decompressed: a binary stream
+                for record in read_json_lines(stream, source.display):
                     documents += 1
                     values = leaf_rows(documents, record.document)
                     con.executemany("INSERT INTO value VALUES (?, ?, ?)", values)

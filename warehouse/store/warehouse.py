@@ -40,7 +40,10 @@ SOURCE_COUNTS = ("documents", "runs", "duplicates", "conflicts", "skipped", "row
 _SOURCE_RUNS = "SELECT run_id FROM run WHERE source_id = :source"
 _SOURCE_SAMPLES = f"SELECT sample_id FROM sample WHERE run_id IN ({_SOURCE_RUNS})"
 REMOVE_SOURCE = (
-    f"DELETE FROM sample_configuration WHERE sample_id IN ({_SOURCE_SAMPLES})",
+    # a label belongs to one run (schemas/010_configuration_labels.sql)
+    "DELETE FROM configuration_label WHERE label_id IN (SELECT label_id FROM sample_config_count "
+    f"WHERE sample_id IN ({_SOURCE_SAMPLES}))",
+    f"DELETE FROM sample_config_count WHERE sample_id IN ({_SOURCE_SAMPLES})",
     f"DELETE FROM sample_trait WHERE sample_id IN ({_SOURCE_SAMPLES})",
     f"DELETE FROM sample_locus WHERE sample_id IN ({_SOURCE_SAMPLES})",
     f"DELETE FROM sample WHERE run_id IN ({_SOURCE_RUNS})",

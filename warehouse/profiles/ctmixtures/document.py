@@ -10,8 +10,7 @@ exporter's formulas, so the views are plain selects.
 
 from __future__ import annotations
 
-from itertools import repeat, zip_longest
-from sys import intern
+from itertools import filterfalse, repeat, zip_longest
 from typing import Any, Callable, Iterable, Mapping
 
 from ...errors import WarehouseError
@@ -111,6 +110,7 @@ class _Mapper:
         self.ids = ids
         self.rows = rows
         self.field = "simulation_run_id"
+        self.labels: dict[str, int] = {}  # configuration label -> its id, for this run
 
     def parameters(self) -> None:
         append = self.rows["parameter"].append
@@ -199,8 +199,8 @@ class _Mapper:
         self.field = "unlabeled_config_counts_ssize"
         configs = doc.get("unlabeled_config_counts_ssize", {}).get(key)
         if configs is not None:
-            rows["sample_configuration"].add(repeat(sample_id, len(configs)), range(len(configs)),
-                                             configs, repeat(None, len(configs)))
+            rows["sample_config_count"].add(repeat(sample_id, len(configs)), range(len(configs)),
+                                            configs, repeat(None, len(configs)))
         self.field = "config_slatkin_ssize"
         head = (sample_id, self.run_id, None, size,
                 real(doc.get("config_slatkin_ssize", {}).get(key)),
@@ -252,10 +252,8 @@ class _Mapper:
         config_tf = None
         if configs is not None:
             counts = list(configs.values())
-            # Labels repeat from run to run: one string object each, so a batch
-            # pickles every label once (JSON parsers share them, BSON's does not).
-            rows["sample_configuration"].add(repeat(sample_id, len(counts)), range(len(counts)),
-                                             counts, map(intern, configs.keys()))
+            rows["sample_config_count"].add(repeat(sample_id, len(counts)), range(len(counts)),
+                                            counts, self.label_ids(configs))
             config_tf = neiman_tf_of_counts(counts)
         values = {}
         for name in ("config_slatkin_ta_ssize", "num_configurations_ta_ssize",
@@ -267,6 +265,19 @@ class _Mapper:
                 real(values["config_entropy_ta_ssize"]), real(values["config_iqv_ta_ssize"]),
                 real(config_tf))
         self._sample_rows(head, sample_id, columns, loci)
+
+    def label_ids(self, labels: Iterable[str]) -> list[int]:
+        """The ids of configuration labels: a label the run has not named before
+        gets the next id, and its row in ``configuration_label``."""
+        known = self.labels
+        new = list(filterfalse(known.__contains__, labels))
+        if new:
+            first = self.ids.label
+            self.ids.label += len(new)
+            ids = range(first, first + len(new))
+            known.update(zip(new, ids))
+            self.rows["configuration_label"].add(ids, repeat(self.run_id, len(new)), new)
+        return list(map(known.__getitem__, labels))
 
     def _sample_rows(self, head: tuple, sample_id: int, per_locus: list[list],
                      loci: list[int] | None = None) -> None:
