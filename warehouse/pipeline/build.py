@@ -30,6 +30,7 @@ from ..sources import SourceFile, file_identity, find_sources
 from ..store import Warehouse
 from .containers import is_container, load_container
 from .events import FileJob, FileOutcome, NeedsWriter
+from .loading import looks_written_directly
 from .reading import read_file
 from .records import profile
 from .writing import FileWriter, NullProgress, Progress
@@ -157,7 +158,8 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
                       profile.new_ids(warehouse.next_key), max_document, salvage)
         writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
         writer.replacing = replacing
-        if worker is not None and not warehouse.has_csv_only_runs():
+        if worker is not None and not warehouse.has_csv_only_runs() \
+                and not looks_written_directly(source.path):
             events = worker.read(job)
             try:
                 for event in events:
