@@ -112,13 +112,13 @@ def test_runs_where_a_configuration_was_most_common_are_plain_sql(db: Path) -> N
     # '(0, 1)': run A's TA 10 sample (2, tied with '(1, 1)'), not its TA 2 sample
     # (1 against 3); run B's sample holds it once against 2 for '(7,)'.
     found = rows(db, """
+        WITH l AS MATERIALIZED (SELECT run_id, label_id FROM configuration_label WHERE label = ?)
         SELECT r.simulation_run_id, s.ta_duration, c.count
-        FROM configuration_label AS l
+        FROM l
         JOIN sample AS s ON s.run_id = l.run_id
         JOIN sample_config_count AS c ON c.sample_id = s.sample_id AND c.label_id = l.label_id
         JOIN run AS r ON r.run_id = s.run_id
-        WHERE l.label = ?
-          AND c.count = (SELECT max(count) FROM sample_config_count WHERE sample_id = s.sample_id)
+        WHERE c.count = (SELECT max(count) FROM sample_config_count WHERE sample_id = s.sample_id)
         """, "(0, 1)")
     assert found == [(RUN_A, 10, 2)]
 
