@@ -88,17 +88,16 @@ def _aggregate(values: list) -> tuple:
     missing value is kept unknown: the exporter had no answer for it (its
     numpy mean fails on None).
     """
-    for value in values:
-        if value is None:
-            return None, None, None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"expected numbers, found {value!r}")
+    if not _NUMBERS.issuperset(map(type, values)):  # the usual case at C speed
+        for value in values:
+            if value is None:
+                return None, None, None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"expected numbers, found {value!r}")
     return min_max_mean(values)
 
 
-def _key(text: str) -> int:
-    """Sample sizes, durations and loci are strings of digits in the documents."""
-    return int(text)
+_NUMBERS = frozenset({int, float})
 
 
 class _Mapper:
@@ -176,8 +175,8 @@ class _Mapper:
     def synchronic_samples(self) -> None:
         doc = self.doc
         present = [doc[name] for name in SYNCHRONIC_FIELDS if name in doc]
-        self.field = "sample sizes"
-        sizes = sorted({_key(k) for mapping in present for k in mapping})
+        self.field = "sample sizes"  # keys are strings of digits in the documents
+        sizes = sorted({int(k) for mapping in present for k in mapping})
         for size in sizes:
             self.synchronic_sample(size, str(size))
 
@@ -210,14 +209,15 @@ class _Mapper:
     def ta_samples(self) -> None:
         doc = self.doc
         self.field = "TA durations"
-        pairs: set[tuple[int, int]] = set()
+        pairs: set[tuple[int, int]] = set()  # keys are strings of digits in the documents
         for name in TA_SAMPLE_FIELDS:
             for dur, by_size in doc.get(name, {}).items():
-                pairs.update((_key(dur), _key(size)) for size in by_size)
+                pairs.update(zip(repeat(int(dur)), map(int, by_size)))
         for name in TA_LOCUS_FIELDS:
             for dur, by_locus in doc.get(name, {}).items():
+                duration = repeat(int(dur))
                 for by_size in by_locus.values():
-                    pairs.update((_key(dur), _key(size)) for size in by_size)
+                    pairs.update(zip(duration, map(int, by_size)))
         for dur, size in sorted(pairs):
             self.ta_sample(dur, size)
 
@@ -231,7 +231,7 @@ class _Mapper:
                      "iqv_ta_ssize", "unlabeled_freq_ta_ssize"):
             self.field = name
             by_locus = doc.get(name, {}).get(dur, {})
-            per_locus.append({_key(locus): by_size.get(key) for locus, by_size in by_locus.items()})
+            per_locus.append({int(locus): by_size.get(key) for locus, by_size in by_locus.items()})
         self.field = "kandler_remaining_tassize"
         kandler = doc.get("kandler_remaining_tassize", {}).get(dur, {}).get(key) or []
         freq_by_locus = per_locus.pop()
