@@ -88,8 +88,7 @@ class Warehouse(ContainerLedger):
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
-        self._inserts: dict[str, tuple[str, int]] = {}
-        self._bulk_inserts: dict[str, str] = {}
+        self._inserts: dict[str, tuple[str, str, int]] = {}
         if read_only:
             # A reader beside the build's writer (a worker process): sees what is committed.
             self.db = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
@@ -190,15 +189,17 @@ class Warehouse(ContainerLedger):
         """The INSERT of a whole row of ``table``, in the schema's column order."""
         return self._insert(table)[0]
 
-    def _insert(self, table: str) -> tuple[str, int]:
+    def _insert(self, table: str) -> tuple[str, str, int]:
+        """The INSERT of one row and of ``ROWS_PER_INSERT`` rows of ``table``; its width."""
         known = self._inserts.get(table)
         if known is None:
             columns = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
             if not columns:
                 raise KeyError(f"no table {table!r} in the warehouse")
+            head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            row = f"({', '.join('?' * len(columns))})"
             known = self._inserts[table] = (
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"VALUES ({', '.join('?' * len(columns))})", len(columns))
+                head + row, head + ", ".join([row] * ROWS_PER_INSERT), len(columns))
         return known
 
     def run_fingerprint(self, simulation_run_id: str) -> tuple[bool, str | None]:
@@ -222,26 +223,15 @@ class Warehouse(ContainerLedger):
         written = values = 0
         for table, batch in rows.items():
             if batch:
-                sql, width = self._insert(table)
+                one, many, width = self._insert(table)
                 flat = _interleaved(batch, width, table)
                 step = width * ROWS_PER_INSERT
                 bulk = len(flat) - len(flat) % step
-                if bulk:
-                    self.db.executemany(self._bulk_insert(table),
-                                        (flat[i:i + step] for i in range(0, bulk, step)))
-                self.db.executemany(sql, (flat[i:i + width] for i in range(bulk, len(flat), width)))
+                self.db.executemany(many, (flat[i:i + step] for i in range(0, bulk, step)))
+                self.db.executemany(one, (flat[i:i + width] for i in range(bulk, len(flat), width)))
                 written += len(batch)
                 values += len(batch) * width
         return written, values
-
-    def _bulk_insert(self, table: str) -> str:
-        """The INSERT of ``ROWS_PER_INSERT`` whole rows of ``table``."""
-        known = self._bulk_inserts.get(table)
-        if known is None:
-            sql, width = self._insert(table)
-            head, row = sql.split(" VALUES ")
-            known = self._bulk_inserts[table] = f"{head} VALUES {', '.join([row] * ROWS_PER_INSERT)}"
-        return known
 
     def query(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
         return self.db.execute(sql, tuple(parameters))

@@ -227,6 +227,8 @@ class Loader:
 
     def insert(self, table: str, rows: list[tuple]) -> None:
         if rows:
+            # a row per statement: new runs (the UNIQUE index on their text key)
+            # went in slower 32 per statement, 0.10 s against 0.07 s for 20,000
             self.db.executemany(self.ctx.warehouse.insert_sql(table), rows)
             self.count_written(len(rows), len(rows) * len(TABLES[table]))
 
