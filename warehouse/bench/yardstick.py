@@ -4,7 +4,7 @@ Every run document is read as a build reads it (same decompression, same JSON
 reader), flattened into one ``(run, path, value)`` row per leaf value (path:
 the keys and list indexes down to it, joined by dots), and inserted with one
 ``executemany`` per document into a table without keys or indexes, in one
-transaction, with the build's pragmas, in one process. It keeps nothing a
+transaction, in one process. It keeps nothing a
 user can query by run, sample or locus, checks nothing and computes nothing:
 what any loader of these documents must at least spend, in Python and
 SQLite, to store every value once.
@@ -23,6 +23,8 @@ from typing import Any
 from ..formats.mongoexport import read_json_lines
 from ..sources import find_sources, open_source
 from ..store import BUILD_PRAGMAS
+
+CACHE_SIZE = next(p for p in BUILD_PRAGMAS if p.startswith("cache_size"))
 
 _NATIVE = (int, float, str, type(None))
 
@@ -50,8 +52,9 @@ def crude_load(raw: Path, db: Path) -> tuple[int, int]:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     con = sqlite3.connect(db, isolation_level=None)
     try:
-        for pragma in BUILD_PRAGMAS:
-            con.execute(f"PRAGMA {pragma}")
+        # The build's page cache, SQLite's default journal: one big transaction
+        # goes faster with it than in WAL mode (503 against 389 runs/s on 20,000 runs).
+        con.execute(f"PRAGMA {CACHE_SIZE}")
         con.execute("CREATE TABLE value (run INTEGER, path TEXT, value)")
         con.execute("BEGIN")
         documents = rows = 0
