@@ -17,6 +17,7 @@ bottleneck, so one worker is all that helps.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
     workers = _Workers(Path(db_path)) if jobs > 1 and big else None
     with Warehouse(db_path) as warehouse:
         try:
-            for source in sources:
+            for index, source in enumerate(sources):
                 if is_companion(source.path):
                     summary.files.append(FileOutcome(source.display, "companion", source.node))
                 elif is_container(source.path):
@@ -105,9 +106,9 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
                                                     replace_changed=replace, worker=workers,
                                                     salvage=salvage)
                 else:
-                    summary.files.append(load_file(warehouse, source, progress, max_document,
-                                                   replace=replace, worker=workers,
-                                                   salvage=salvage))
+                    summary.files.append(load_file(
+                        warehouse, source, progress, max_document, replace=replace,
+                        worker=workers, salvage=salvage, following=sources[index + 1:index + 2]))
         finally:
             if workers is not None:
                 summary.parallel = workers.started
@@ -117,22 +118,68 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
 
 
 class _Workers:
-    """The worker process, started when the first file is to be loaded."""
+    """The worker process, started when the first file is to be loaded.
+
+    While the writer commits a file (with a WAL checkpoint, a third of a second
+    at times), the worker would wait for its next job: so the job of the next
+    file goes to it before that commit (``prepare``), to be read as if the file
+    before were committed already (``FileJob.carry_runs``). Should that file
+    fail after all, the job's events are thrown away and the file read again.
+    """
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
         self.worker: Any = None
+        self.prepared: _Prepared | None = None
 
     @property
     def started(self) -> bool:
         return self.worker is not None
 
-    def read(self, job: FileJob):
+    def read(self, job: FileJob, sent: bool = False):
         if self.worker is None:
             from .worker import MappingWorker
 
             self.worker = MappingWorker(self.db_path)
-        return self.worker.read(job)
+        return self.worker.read(job, sent)
+
+    def prepare(self, warehouse: Warehouse, source: SourceFile, replace: bool,
+                max_document: int, salvage: bool) -> None:
+        """Hand the worker the job of ``source``, the file after the one about to commit."""
+        if not _for_worker(warehouse, source):
+            return
+        outcome = FileOutcome(source.display, "loaded", source.node)
+        try:
+            size, sha256 = file_identity(source.path)
+        except OSError:
+            return  # its turn will tell what is wrong with it
+        job, replacing = _job(warehouse, source, outcome, size, sha256, replace, max_document,
+                              salvage)
+        if job is not None:
+            job = dataclasses.replace(job, carry_runs=True)
+            self.worker.send(job)
+            self.prepared = _Prepared(source, outcome, size, sha256, job, replacing)
+
+    def take(self, source: SourceFile) -> _Prepared | None:
+        """The job prepared for ``source``, if any."""
+        prepared = self.prepared
+        if prepared is not None and prepared.source is not source:
+            self.discard()
+        prepared, self.prepared = self.prepared, None
+        return prepared
+
+    def discard(self) -> None:
+        """Throw away the events of the prepared job: the file before it did not commit."""
+        prepared, self.prepared = self.prepared, None
+        if prepared is not None:
+            events = self.read(prepared.job, sent=True)
+            try:
+                for _ in events:
+                    break
+            except (WarehouseError, NeedsWriter):
+                pass  # it failed: nothing more of it to skip
+            finally:
+                events.close()  # what the worker still sends of it is skipped
 
     def resume(self) -> None:
         self.worker.resume()
@@ -142,36 +189,64 @@ class _Workers:
             self.worker.close()
 
 
+@dataclass
+class _Prepared:
+    """A file whose job the worker has, and what was found before the job was made."""
+
+    source: SourceFile
+    outcome: FileOutcome
+    size: int
+    sha256: str
+    job: FileJob
+    replacing: int | None
+
+
+def _for_worker(warehouse: Warehouse, source: SourceFile) -> bool:
+    """Whether the worker may read a file: not when the main process must."""
+    return not warehouse.has_csv_only_runs() and not looks_written_directly(source.path)
+
+
 def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
               max_document: int = DEFAULT_MAX_DOCUMENT, *, replace: bool = False,
-              worker: Any = None, salvage: bool = False) -> FileOutcome:
-    """Load one file in one transaction; on any input error, load nothing of it."""
-    outcome = FileOutcome(source.display, "loaded", source.node)
-    size, sha256 = file_identity(source.path)
+              worker: Any = None, salvage: bool = False,
+              following: list[SourceFile] | None = None) -> FileOutcome:
+    """Load one file in one transaction; on any input error, load nothing of it.
+
+    ``following``: the file after it, if any, which the worker may begin
+    while this one commits.
+    """
+    prepared = worker.take(source) if worker is not None else None
+    if prepared is not None:
+        outcome, size, sha256 = prepared.outcome, prepared.size, prepared.sha256
+    else:
+        outcome = FileOutcome(source.display, "loaded", source.node)
+        size, sha256 = file_identity(source.path)
     outcome.input_bytes = size
     progress.file_started(source, size)
     try:
-        wanted, replacing = _wanted(warehouse, source, outcome, size, sha256, replace)
-        if not wanted:
-            return outcome
-        job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
-                      profile.new_ids(warehouse.next_key), max_document, salvage)
+        if prepared is not None:
+            job, replacing = prepared.job, prepared.replacing
+        else:
+            job, replacing = _job(warehouse, source, outcome, size, sha256, replace,
+                                  max_document, salvage)
+            if job is None:
+                return outcome
         writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
         writer.replacing = replacing
-        if worker is not None and not warehouse.has_csv_only_runs() \
-                and not looks_written_directly(source.path):
-            events = worker.read(job)
-            try:
-                for event in events:
-                    writer(event)
+        if worker is not None and (prepared is not None or _for_worker(warehouse, source)):
+            if following and not is_companion(following[0].path) \
+                    and not is_container(following[0].path):
+                writer.before_commit = lambda: worker.prepare(  # type: ignore[method-assign]
+                    warehouse, following[0], replace, max_document, salvage)
+            if _through_worker(worker, job, writer, sent=prepared is not None):
                 return outcome
-            except NeedsWriter:
-                pass  # a format whose handlers write themselves: read it here
-            finally:
-                events.close()
+            # read here, its runs are not among those the worker would carry over
+            writer.before_commit = lambda: None  # type: ignore[method-assign]
         read_file(job, warehouse, writer)
     except WarehouseError as error:
         warehouse.rollback()
+        if worker is not None:
+            worker.discard()
         outcome.status = "failed"
         outcome.error = error.located(source.display)
         warehouse.record_failure(source.display, size, sha256, source.node, str(outcome.error))
@@ -183,6 +258,31 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
     finally:
         progress.file_done()
     return outcome
+
+
+def _through_worker(worker: _Workers, job: FileJob, writer: FileWriter, sent: bool) -> bool:
+    """Apply the worker's events of a file; False when the writing process must read it."""
+    events = worker.read(job, sent)
+    try:
+        for event in events:
+            writer(event)
+        return True
+    except NeedsWriter:
+        return False  # a format whose handlers write themselves: read it here
+    finally:
+        events.close()
+
+
+def _job(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
+         sha256: str, replace: bool, max_document: int,
+         salvage: bool) -> tuple[FileJob | None, int | None]:
+    """The job of a file to load (None if not: ``outcome`` says why), and the ledger
+    id of the old content of its path that it replaces, if any."""
+    wanted, replacing = _wanted(warehouse, source, outcome, size, sha256, replace)
+    if not wanted:
+        return None, None
+    return FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
+                   profile.new_ids(warehouse.next_key), max_document, salvage), replacing
 
 
 def _wanted(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,

@@ -43,6 +43,8 @@ class FileJob:
     max_document: int
     salvage: bool = False  # keep the intact records of a damaged file
     container: tuple[int, str] | None = None  # a container's identity (size, sha256)
+    # read while the file before it commits: the runs that file stored count as stored
+    carry_runs: bool = False
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, MutableMapping
 
 from ..errors import WarehouseError
 from ..formats.csvfile import looks_like_csv, paused_gc
@@ -62,7 +62,8 @@ def damaged(error: BaseException, display: str, opened: OpenedSource) -> Warehou
 def read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened: OpenedSource,
                 in_worker: bool = False, *, companions: Companions = ON_DISK,
                 progress: Callable[[], int] | None = None,
-                identity: Callable[[], tuple[int, str]] | None = None) -> None:
+                identity: Callable[[], tuple[int, str]] | None = None,
+                seen_runs: MutableMapping[str, str | None] | None = None) -> None:
     """Read one source's records and emit its events; raise WarehouseError if it is damaged.
 
     With ``job.salvage``, damage does not raise (except where keeping the
@@ -75,6 +76,8 @@ def read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened: OpenedSo
     counts = FileOutcome(job.display, "loaded", job.node)
     ctx = LoadContext(job.display, warehouse, job.source_id, job.node, job.ids,
                       profile.new_rows(), counts, None, csv_runs=warehouse.has_csv_only_runs())
+    if seen_runs is not None:
+        ctx.seen_runs = seen_runs
     on_bad_line = (lambda error, raw: skip(ctx, error, raw)) if job.salvage else None
     detected = detect(stream, job.path, job.max_document, on_bad_line, companions, job.display)
     if in_worker and writes_directly(detected.format):

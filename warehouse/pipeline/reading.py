@@ -5,7 +5,7 @@ The same code runs in the main process or in the worker process.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, MutableMapping
 
 from ..sources import DECOMPRESSION_ERRORS, open_source
 from ..sources.containers import HEAD, container_kind
@@ -20,19 +20,22 @@ def _no_wait() -> None:
 
 
 def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = False,
-              wait: Callable[[], None] = _no_wait) -> None:
+              wait: Callable[[], None] = _no_wait,
+              seen_runs: MutableMapping[str, str | None] | None = None) -> None:
     """Read one file (or every member of a container) and emit its events.
 
     A damaged file raises WarehouseError; a container reports its damaged
     members as events and raises only where it cannot be read any further.
     ``wait`` returns once the writer has applied what was emitted (a worker
-    waits for it between a container's members).
+    waits for it between a container's members). ``seen_runs`` (run key ->
+    fingerprint): where a plain file notes the runs it stores, and finds the
+    runs it is to count as stored though not committed.
     """
     with open_source(job.path) as opened:
         try:
             kind = container_kind(opened.stream.peek(HEAD)[:HEAD])  # type: ignore[attr-defined]
             if kind is None:
-                read_stream(job, warehouse, emit, opened, in_worker)
+                read_stream(job, warehouse, emit, opened, in_worker, seen_runs=seen_runs)
             else:
                 ContainerReader(job, warehouse, emit, in_worker, wait).read(opened, kind)
         except DECOMPRESSION_ERRORS as error:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import traceback
+from collections import ChainMap
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -20,7 +22,7 @@ from ..store import Warehouse
 from .events import FileJob, NeedsWriter
 from .reading import read_file
 
-QUEUE_BATCHES = 4  # batches in flight between the processes
+QUEUE_BATCHES = 16  # batches in flight: enough to go on through a commit of the writer (~0.3 s)
 POLL_SECONDS = 1.0
 
 
@@ -62,20 +64,26 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
                     raise _Orphaned from None
 
     def emit(event: object) -> None:
-        wait(lambda: events.put(event, timeout=POLL_SECONDS))
+        data = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
+        wait(lambda: events.put(data, timeout=POLL_SECONDS))
 
     def wait_for_writer() -> None:
         if wait(lambda: tasks.get(timeout=POLL_SECONDS)) != _RESUME:
             raise _Abandoned
 
     warehouse = Warehouse(db_path, read_only=True)
+    stored: dict[str, str | None] = {}  # runs of the file before, maybe being committed
     try:
         while (job := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
             if job in (_RESUME, _ABANDON):
                 continue  # meant for a job that has ended
+            runs: dict[str, str | None] = {}
+            seen = ChainMap(runs, stored) if isinstance(job, FileJob) and job.carry_runs else runs
+            stored = {}
             try:
                 read_file(job, warehouse, emit, in_worker=True,  # type: ignore[arg-type]
-                          wait=wait_for_writer)
+                          wait=wait_for_writer, seen_runs=seen)
+                stored = runs
                 emit(_JobDone())
             except (WarehouseError, NeedsWriter) as error:
                 emit(_Failed(error))
@@ -103,9 +111,14 @@ class MappingWorker:
                                        name="warehouse-mapper", daemon=True)
         self.process.start()
 
-    def read(self, job: FileJob) -> Iterator[object]:
-        """The events of one file, as ``read_file`` emits them; errors re-raised here."""
+    def send(self, job: FileJob) -> None:
+        """Start a job now; ``read(job, sent=True)`` gives its events later."""
         self.tasks.put(job)
+
+    def read(self, job: FileJob, sent: bool = False) -> Iterator[object]:
+        """The events of one file, as ``read_file`` emits them; errors re-raised here."""
+        if not sent:
+            self.tasks.put(job)
         finished = False
         try:
             while True:
@@ -133,7 +146,7 @@ class MappingWorker:
     def _next(self) -> object:
         while True:
             try:
-                return self.events.get(timeout=POLL_SECONDS)
+                return pickle.loads(self.events.get(timeout=POLL_SECONDS))
             except queue.Empty:
                 if not self.process.is_alive():
                     raise RuntimeError("the worker process died") from None

@@ -80,7 +80,11 @@ class FileWriter:
 
     def finished(self, event: Finished) -> None:
         self.account(event)
+        self.before_commit()
         self.warehouse.commit()
+
+    def before_commit(self) -> None:
+        """Called once every row of the file is written, before its commit."""
 
     def account(self, event: Finished) -> None:
         """What the reading side counted, in the outcome and the ledger (not yet committed)."""
