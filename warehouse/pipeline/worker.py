@@ -2,7 +2,9 @@
 
 The worker runs ``loading.read_file`` unchanged, with a read-only connection
 to the warehouse (it sees what the writer has committed, which is all it
-needs: files are loaded one after the other), and sends the events through a
+needs: files are loaded one after the other, except that the next file may
+begin while the file before commits, and then that file's runs are carried
+over: ``FileJob.carry_runs``), and sends the events, pickled, through a
 bounded queue, so memory stays flat whatever the file size.
 """
 
