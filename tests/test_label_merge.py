@@ -12,7 +12,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from test_label_migration import every_row, rows
+from test_label_migration import every_row
+from test_labels import rows
 from warehouse.demo import write_demo
 from warehouse.pipeline.build import build
 from warehouse.profiles.ctmixtures import TABLES

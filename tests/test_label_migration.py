@@ -10,14 +10,13 @@ give the old table's rows.
 from __future__ import annotations
 
 import gzip
-import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from old_schema import old_schema
-from test_labels import MAPS_A, MAPS_B, RUN_A, RUN_B, record
+from test_labels import LABELED_ROWS, LABELS, MAPS_A, MAPS_B, RUN_A, RUN_B, record, rows
 from warehouse.access.verify import problems
 from warehouse.cli import main
 from warehouse.demo import write_demo
@@ -29,11 +28,6 @@ from warehouse.store import schema_version
 # Ledger columns that tell when and by which build a file was loaded (the old
 # build counted the rows it wrote then).
 LEDGER_TIMES = ("loaded_at", "rows_written", "values_written")
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(db) as con:
-        return con.execute(sql).fetchall()
 
 
 def kind(db: Path, name: str) -> str:
@@ -82,12 +76,9 @@ def test_labels_of_an_old_warehouse_get_ids_as_a_build_gives_them(
     rebuild(db, raw)
 
     # as tests/test_labels.py worked them out for a fresh build
-    assert rows(db, "SELECT * FROM configuration_label ORDER BY label_id") == [
-        (1, 1, "(1, 1)"), (2, 1, "(0, 1)"), (3, 1, "(2, 3)"),
-        (4, 2, "(0, 1)"), (5, 2, "(7,)"), (6, 2, "x")]
-    assert rows(db, "SELECT * FROM sample_config_count WHERE label_id IS NOT NULL") == [
-        (2, 0, 3, 1), (2, 1, 1, 2), (3, 0, 2, 2), (3, 1, 2, 1), (3, 2, 0, 3),
-        (5, 0, 1, 4), (5, 1, 2, 5), (5, 2, 0, 6)]
+    assert rows(db, "SELECT * FROM configuration_label ORDER BY label_id") == LABELS
+    assert rows(db, "SELECT * FROM sample_config_count WHERE label_id IS NOT NULL") == \
+        LABELED_ROWS
     assert rows(db, "SELECT * FROM sample_configuration ORDER BY sample_id, position") == old
 
 

@@ -75,13 +75,17 @@ def rows(db: Path, sql: str, *parameters: object) -> list[tuple]:
         return con.execute(sql, parameters).fetchall()
 
 
+# What a build of the two runs stores (sample 1 and 4: synchronic, no labels).
+LABELS = [(1, 1, "(1, 1)"), (2, 1, "(0, 1)"), (3, 1, "(2, 3)"),
+          (4, 2, "(0, 1)"), (5, 2, "(7,)"), (6, 2, "x")]
+LABELED_ROWS = [(2, 0, 3, 1), (2, 1, 1, 2), (3, 0, 2, 2), (3, 1, 2, 1), (3, 2, 0, 3),
+                (5, 0, 1, 4), (5, 1, 2, 5), (5, 2, 0, 6)]
+
+
 def test_labels_are_stored_once_per_run(db: Path) -> None:
-    assert rows(db, "SELECT * FROM configuration_label ORDER BY label_id") == [
-        (1, 1, "(1, 1)"), (2, 1, "(0, 1)"), (3, 1, "(2, 3)"),
-        (4, 2, "(0, 1)"), (5, 2, "(7,)"), (6, 2, "x")]
-    assert rows(db, "SELECT * FROM sample_config_count WHERE label_id IS NOT NULL") == [
-        (2, 0, 3, 1), (2, 1, 1, 2), (3, 0, 2, 2), (3, 1, 2, 1), (3, 2, 0, 3),
-        (5, 0, 1, 4), (5, 1, 2, 5), (5, 2, 0, 6)]
+    assert rows(db, "SELECT * FROM configuration_label ORDER BY label_id") == LABELS
+    assert rows(db, "SELECT * FROM sample_config_count WHERE label_id IS NOT NULL") == \
+        LABELED_ROWS
     assert list(problems(db)) == []
 
 
