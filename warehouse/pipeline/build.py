@@ -162,9 +162,8 @@ class _Workers:
 
     def take(self, source: SourceFile) -> _Prepared | None:
         """The job prepared for ``source``, if any."""
-        prepared = self.prepared
-        if prepared is not None and prepared.source is not source:
-            self.discard()
+        if self.prepared is not None and self.prepared.source is not source:
+            self.discard()  # prepared for another file: build() never does that
         prepared, self.prepared = self.prepared, None
         return prepared
 
@@ -236,12 +235,12 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
         if worker is not None and (prepared is not None or _for_worker(warehouse, source)):
             if following and not is_companion(following[0].path) \
                     and not is_container(following[0].path):
-                writer.before_commit = lambda: worker.prepare(  # type: ignore[method-assign]
+                writer.before_commit = lambda: worker.prepare(
                     warehouse, following[0], replace, max_document, salvage)
             if _through_worker(worker, job, writer, sent=prepared is not None):
                 return outcome
             # read here, its runs are not among those the worker would carry over
-            writer.before_commit = lambda: None  # type: ignore[method-assign]
+            writer.before_commit = lambda: None
         read_file(job, warehouse, writer)
     except WarehouseError as error:
         warehouse.rollback()

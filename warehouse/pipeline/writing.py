@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Protocol
+from typing import Callable, Protocol
 
 from ..errors import WarehouseError
 from ..sources import SourceFile
@@ -28,6 +28,10 @@ class NullProgress:
         pass
 
 
+def _nothing() -> None:
+    pass
+
+
 class FileWriter:
     """The writing side: applies a file's events to the warehouse."""
 
@@ -41,6 +45,8 @@ class FileWriter:
         self.progress = progress
         self.bytes_reported = 0
         self.replacing: int | None = None  # ledger id of the old content of this path
+        # called once every row of the file is written, before its commit
+        self.before_commit: Callable[[], None] = _nothing
 
     def __call__(self, event: object) -> None:
         if isinstance(event, Opened):
@@ -82,9 +88,6 @@ class FileWriter:
         self.account(event)
         self.before_commit()
         self.warehouse.commit()
-
-    def before_commit(self) -> None:
-        """Called once every row of the file is written, before its commit."""
 
     def account(self, event: Finished) -> None:
         """What the reading side counted, in the outcome and the ledger (not yet committed)."""
