@@ -1,6 +1,6 @@
 -- Warehouse schema, version 12: shards and their merge.
 -- A warehouse built with `warehouse build --shard K` is shard K: its keys
--- (source, run, sample, timing, document and container ids) start above
+-- (source, run, sample, timing, document, container and label ids) start above
 -- (K + 1) * 2^40, so that no two shards' keys meet, nor those of a warehouse
 -- built on one machine (from 1), and it keeps what a merge
 -- needs to apply the duplicate and conflict rules across shards as one build

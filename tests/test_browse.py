@@ -153,10 +153,34 @@ def test_run_record_shows_every_part_of_one_run(server: str, db: Path) -> None:
     assert parts["census_locus"] == count("census_locus") > 0
     assert parts["sample"] == count("sample") > 0
     assert parts["sample_locus"] == count("sample_locus JOIN sample USING (sample_id)")
+    (labels,) = [r["value"] for r in record if r["part"] == "configuration_label"]
+    first, last = sql(db, "SELECT min(label_id), max(label_id) FROM configuration_label "
+                          "WHERE run_id = ?", run_id)[0]
+    assert labels == f"{count('configuration_label')} labels, ids {first} to {last}"
     seed = next(r["value"] for r in record if r["item"] == "random_seed")
     assert seed == sql(db, "SELECT value FROM parameter WHERE run_id = ? AND name = 'random_seed'",
                        run_id)[0][0]  # exact 64-bit integer through the JSON API
     assert rows(f"{server}/run_record.json", simulation_run_id="urn:uuid:absent") == []
+
+
+def test_label_queries_find_what_sql_on_the_tables_finds(server: str, db: Path) -> None:
+    (label, run_id), = sql(db, "SELECT c.label, s.run_id FROM sample AS s "  # a sample's top one
+                               "JOIN sample_configuration AS c USING (sample_id) WHERE s.sample_id "
+                               "= (SELECT min(sample_id) FROM sample WHERE ta_duration = 50) "
+                               "ORDER BY c.count DESC LIMIT 1")
+    shown = rows(f"{server}/runs_where_configuration_was_most_common.json", label=label)
+    expected = sql(db, "SELECT s.ta_duration, s.sample_size, c.count FROM sample AS s "
+                       "JOIN sample_configuration AS c USING (sample_id) "
+                       "WHERE s.run_id = ? AND c.label = ? AND c.count = (SELECT max(count) "
+                       "FROM sample_configuration WHERE sample_id = s.sample_id)", run_id, label)
+    assert [(r["ta_duration"], r["sample_size"], r["count"]) for r in shown] == expected
+    assert (50,) in {row[:1] for row in expected}
+    locus, trait = 2, int(label.strip("()").split(", ")[2])
+    shown = rows(f"{server}/configurations_with_trait.json", locus=locus, trait=trait)
+    holding = [(lab,) for (lab,) in sql(db, "SELECT label FROM configuration_label "
+                                            "ORDER BY label_id")
+               if int(lab.strip("()").split(", ")[2]) == trait]
+    assert [(r["label"],) for r in shown] == holding and (label,) in holding
 
 
 def test_browse_needs_an_existing_warehouse(tmp_path: Path) -> None:

@@ -120,10 +120,16 @@ def test_run_record_holds_every_table_of_one_run(db: Path) -> None:
     for table in by_run:
         assert len(record[table]) == sql(db, f"SELECT count(*) FROM {table} WHERE run_id = ?", run_id)[0][0]
         assert (record[table]["run_id"] == run_id).all()
-    for table in ["sample_locus", "sample_trait", "sample_configuration"]:
+    for table in ["sample_locus", "sample_trait", "sample_config_count", "sample_configuration"]:
         count = sql(db, f"SELECT count(*) FROM {table} JOIN sample USING (sample_id) WHERE run_id = ?",
                     run_id)[0][0]
         assert len(record[table]) == count > 0
+    assert len(record["configuration_label"]) == sql(
+        db, "SELECT count(*) FROM configuration_label WHERE run_id = ?", run_id)[0][0] > 0
+    assert (record["configuration_label"]["run_id"] == run_id).all()
+    labeled = record["sample_config_count"].merge(record["configuration_label"], on="label_id")
+    text = record["sample_configuration"].dropna(subset=["label"])
+    assert labeled["label"].tolist() == text["label"].tolist()
     assert record["census_configuration"]["count"].dtype == np.int64
     with pytest.raises(KeyError):
         run_record(db, "urn:uuid:not-there")

@@ -28,7 +28,8 @@ def write(path: Path, docs: list[dict], era: str = "3.x") -> Path:
 def table_rows(db: Path) -> dict[str, list[tuple]]:
     """Every row of every table, keys and ledger columns left out."""
     con = sqlite3.connect(db)
-    skip = {"run_id", "sample_id", "source_id", "timing_id", "document_id", "conflict_id"}
+    skip = {"run_id", "sample_id", "source_id", "timing_id", "document_id", "conflict_id",
+            "label_id"}
     found = {}
     for table, columns in TABLES.items():
         kept = [c for c in columns if c not in skip]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from old_schema import old_schema
 from test_csv_load import write_csv
 from test_nan_aggregates import (NAN, POPULATION, RECORD, RUN, SAMPLED, TASAMPLED, VIEWS,
                                  assert_views, built, invoke)
@@ -21,7 +22,6 @@ from warehouse.demo import write_demo
 from warehouse.pipeline.build import build
 from warehouse.profiles.ctmixtures import document
 from warehouse.profiles.ctmixtures.csv import headers
-from warehouse.store import warehouse as store
 
 RUN_B = "urn:uuid:00000000-0000-4000-8000-0000000000e2"
 
@@ -52,9 +52,9 @@ OLD_VIEWS = {
 
 @pytest.fixture
 def schema_6(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Builds apply the schema steps up to 6 only, as builds before schema 7 did."""
-    steps = store.migrations()
-    monkeypatch.setattr(store, "migrations", lambda: [s for s in steps if s[0] <= 6])
+    """Builds apply the schema steps up to 6 only, as builds before schema 7 did
+    (and store configuration labels as those builds did)."""
+    old_schema(monkeypatch, 6)
 
 
 @pytest.fixture

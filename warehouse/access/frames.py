@@ -39,10 +39,16 @@ CATEGORICAL = frozenset({
     "rule_class", "name", "field", "type",
 })
 
-# Tables keyed by run_id, sample_id or simulation_run_id, in reading order.
+# Tables keyed by run_id, sample_id or simulation_run_id, in reading order; and
+# sample_configuration, the view that gives sample_config_count's rows with
+# their label's text (the table of that name before schema 10).
 RUN_TABLES = ("parameter", "run_extra", "census", "census_locus", "census_trait",
               "census_configuration")
-SAMPLE_TABLES = ("sample_locus", "sample_trait", "sample_configuration")
+SAMPLE_TABLES = ("sample_locus", "sample_trait", "sample_config_count", "sample_configuration")
+# A run's labels, found through its samples' rows: configuration_label has no
+# index on run_id (it would cost a tenth of the table's size).
+_BY_SAMPLE = "sample_id IN (SELECT sample_id FROM sample WHERE run_id = ?)"
+_RUN_LABELS = f"label_id IN (SELECT label_id FROM sample_config_count WHERE {_BY_SAMPLE})"
 
 
 def connect(db: str | Path) -> sqlite3.Connection:
@@ -68,7 +74,10 @@ def run_record(db: str | Path, simulation_run_id: str) -> dict[str, pd.DataFrame
     Keys: ``run``, ``source`` (the file it came from), ``run_parameters``
     (one row, one column per parameter), then every table with rows of the
     run (``parameter``, ``census``, ``sample``, ``sample_locus``, …,
-    ``simulation_timing``); tables the warehouse does not have are left out.
+    ``sample_config_count`` with the run's ``configuration_label`` rows,
+    ``simulation_timing``), and ``sample_configuration`` (the configuration
+    rows with their label as text); tables the warehouse does not have are
+    left out.
     Raises KeyError when the run is not in the warehouse.
     """
     with closing(connect(db)) as con:
@@ -146,10 +155,10 @@ def _table_rows(con: sqlite3.Connection, table: str, where: str, params: Sequenc
 
 def _run_tables(con: sqlite3.Connection, run_id: int, simulation_run_id: str) -> dict[str, pd.DataFrame]:
     present = _relations(con)
-    by_sample = "sample_id IN (SELECT sample_id FROM sample WHERE run_id = ?)"
     wanted: list[tuple[str, str, Any]] = [(t, "run_id = ?", run_id) for t in RUN_TABLES]
     wanted += [("sample", "run_id = ?", run_id)]
-    wanted += [(t, by_sample, run_id) for t in SAMPLE_TABLES]
+    wanted += [(t, _BY_SAMPLE, run_id) for t in SAMPLE_TABLES]
+    wanted += [("configuration_label", _RUN_LABELS, run_id)]
     wanted += [("simulation_timing", "simulation_run_id = ?", simulation_run_id)]
     return {table: _table_rows(con, table, where, (key,))
             for table, where, key in wanted if table in present}

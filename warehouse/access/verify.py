@@ -2,7 +2,8 @@
 
 Invariants: every aggregate in ``census`` and ``sample`` equals what its
 per-locus rows give by the exporter's rule; every run read from a document has
-its parameters; the ledger's counts equal what the tables hold.
+its parameters; a configuration label belongs to the run of the samples that
+name it, once, and is named; the ledger's counts equal what the tables hold.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def problems(db_path: str | Path) -> Iterator[Problem]:
         yield from _aggregate_problems(db, "census", "run_id", "census_locus", CENSUS_LOCUS)
         yield from _aggregate_problems(db, "sample", "sample_id", "sample_locus", SAMPLE_LOCUS)
         yield from _parameter_problems(db)
+        yield from _label_problems(db)
         yield from _ledger_problems(db)
     finally:
         db.close()
@@ -117,6 +119,32 @@ def _parameter_problems(db: sqlite3.Connection) -> Iterator[Problem]:
           AND NOT EXISTS (SELECT 1 FROM parameter AS p WHERE p.run_id = r.run_id)"""
     for (run_key,) in db.execute(query):
         yield Problem("parameters", f"run {run_key}", "a run read from a document has no parameters")
+
+
+def _label_problems(db: sqlite3.Connection) -> Iterator[Problem]:
+    """Labels are scoped by run (schemas/010_configuration_labels.sql)."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'configuration_label'").fetchone():
+        return  # a warehouse read before its next build applies schema 10
+    elsewhere = """
+        SELECT c.sample_id, c.position, l.run_id, s.run_id
+        FROM sample_config_count AS c JOIN sample AS s USING (sample_id)
+        JOIN configuration_label AS l USING (label_id)
+        WHERE l.run_id <> s.run_id"""
+    for sample_id, position, label_run, run_id in db.execute(elsewhere):
+        yield Problem("labels", f"sample_config_count sample_id={sample_id} position={position}",
+                      f"its label is one of run {label_run}, its sample one of run {run_id}")
+    twice = """
+        SELECT run_id, label, count(*) FROM configuration_label
+        GROUP BY run_id, label HAVING count(*) > 1"""
+    for run_id, label, times in db.execute(twice):
+        yield Problem("labels", f"configuration_label run_id={run_id} label={label!r}",
+                      f"stored {times} times for one run")
+    unnamed = """
+        SELECT label_id FROM configuration_label WHERE label_id NOT IN
+        (SELECT label_id FROM sample_config_count WHERE label_id IS NOT NULL)"""
+    for (label_id,) in db.execute(unnamed):
+        yield Problem("labels", f"configuration_label label_id={label_id}",
+                      "no configuration row names it")
 
 
 def _ledger_problems(db: sqlite3.Connection) -> Iterator[Problem]:

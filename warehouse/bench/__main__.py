@@ -3,8 +3,10 @@
 Generates a demo experiment (default 20,000 runs over 8 nodes, gzip JSON
 lines, tools-3.x era), builds it in a child process, and prints runs/s,
 stored values/s (rows times columns written), input MB/s (compressed and
-decompressed) and the child's peak RSS; then the same for a few very large
-records, and the BSON and CSV comparisons when those benchmarks exist.
+decompressed), CPU time, the child's peak RSS and the warehouse's size against
+the decompressed input; then the yardstick of issue 2 on the same files (a
+crude load, one row per leaf value: ``yardstick.py``), the same for a few very
+large records, and the BSON and CSV comparisons.
 Figures go to stdout and to ``<workdir>/results.json``.
 """
 
@@ -15,10 +17,24 @@ import json
 import os
 import platform
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
-from .measure import decompressed_bytes, generate, timed_build
+from .measure import (decompressed_bytes, generate, remove_database, timed_build,
+                      timed_child)
+
+YARDSTICK_GOAL = 1.3  # issue 16: document builds against the crude load of issue 2
+
+
+def yardstick(folder: Path, runs: int) -> dict[str, Any]:
+    """The crude load of issue 2 on the files of ``measure(…, folder, runs)``."""
+    raw, db = generate(folder, runs), folder / "yardstick.sqlite"
+    result = timed_child([sys.executable, "-m", "warehouse.bench.yardstick", str(raw), str(db)])
+    remove_database(db)
+    result.update(label="  yardstick: a row per leaf value", runs=runs,
+                  runs_per_s=runs / result["seconds"])
+    return result
 
 
 def measure(label: str, folder: Path, runs: int, config_keys: int | None = None,
@@ -27,23 +43,35 @@ def measure(label: str, folder: Path, runs: int, config_keys: int | None = None,
     compressed = sum(path.stat().st_size for path in raw.rglob("*") if path.is_file())
     result = timed_build(folder / "warehouse.sqlite", raw, *build_options)
     seconds = result["seconds"]
+    decompressed = decompressed_bytes(raw)
     result.update({
         "label": label,
         "runs_per_s": result["runs"] / seconds,
         "values_per_s": result["values"] / seconds,
         "compressed_mb_per_s": compressed / seconds / 1e6,
-        "raw_mb_per_s": decompressed_bytes(raw) / seconds / 1e6,
+        "raw_mb_per_s": decompressed / seconds / 1e6,
         "input_mb": compressed / 1e6,
+        "raw_mb": decompressed / 1e6,
+        "size_ratio": result["db_mb"] * 1e6 / decompressed,
     })
     return result
 
 
 def report(result: dict[str, Any]) -> str:
     return (f"{result['label']:<34} {result['runs']:>7} runs {result['seconds']:7.1f} s "
-            f"{result['runs_per_s']:7.0f} runs/s {result['values_per_s'] / 1e6:6.2f} M values/s "
+            f"(CPU {result['cpu_s']:6.1f} s) {result['runs_per_s']:7.0f} runs/s "
+            f"{result['values_per_s'] / 1e6:6.2f} M values/s "
             f"{result['compressed_mb_per_s']:6.2f} MB/s gz {result['raw_mb_per_s']:6.1f} MB/s raw "
             f"peak RSS {result['peak_rss_mb']:4.0f} MB ({result['peak_rss_all_mb']:4.0f} MB "
-            f"with the worker)")
+            f"with the worker); warehouse {result['db_mb']:.0f} MB = "
+            f"{result['size_ratio']:.2f} of the decompressed input")
+
+
+def report_yardstick(crude: dict[str, Any], build: dict[str, Any]) -> str:
+    return (f"{crude['label']:<34} {crude['runs']:>7} runs {crude['seconds']:7.1f} s "
+            f"(CPU {crude['cpu_s']:6.1f} s) {crude['runs_per_s']:7.0f} runs/s; the build: "
+            f"{build['runs_per_s'] / crude['runs_per_s']:.2f} x the yardstick "
+            f"(goal {YARDSTICK_GOAL}; CPU time: {crude['cpu_s'] / build['cpu_s']:.2f} x)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     json_set = args.workdir / f"json-{args.runs}"
     results = [measure(f"JSON lines, gzip, {args.runs} runs", json_set, args.runs)]
     print(report(results[-1]), flush=True)
+    crude = yardstick(json_set, args.runs)
+    print(report_yardstick(crude, results[0]), flush=True)
     if args.single:
         results.append(measure("  same, one process (--jobs 1)", json_set, args.runs, None,
                                "--jobs", "1"))
@@ -73,7 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     extras: dict[str, Any] = {}
     if not args.only_json:
         extras = comparisons(args.workdir, min(args.runs, 20_000))
-    (args.workdir / "results.json").write_text(json.dumps({"builds": results, **extras}, indent=2))
+    (args.workdir / "results.json").write_text(
+        json.dumps({"builds": results, "yardstick": crude, **extras}, indent=2))
 
 
 def comparisons(workdir: Path, runs: int) -> dict[str, Any]:

@@ -68,22 +68,34 @@ class TreeMemory(threading.Thread):
             self.peak = max(self.peak, _tree_rss(self.pid))
 
 
-def timed_build(db: Path, raw: Path, *extra: str) -> dict[str, Any]:
-    """Build in a child process; wall time, the child's peak RSS and that of all its processes."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    command = [sys.executable, "-m", "warehouse.cli", "build", "--db", str(db), "-q", *extra, str(raw)]
+def timed_child(command: list[str]) -> dict[str, Any]:
+    """Run a child process: its wall and CPU seconds (with the worker it waited for),
+    its peak RSS and that of all its processes together."""
     started = time.perf_counter()
-    child = subprocess.Popen(command)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     sampler = TreeMemory(child.pid)
     sampler.start()
     _, status, usage = os.wait4(child.pid, 0)
     sampler.stopped.set()
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"build failed: {' '.join(command)}")
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "peak_rss_all_mb": sampler.peak / 2**20}
+
+
+def remove_database(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def timed_build(db: Path, raw: Path, *extra: str) -> dict[str, Any]:
+    """Build in a child process: what ``timed_child`` measures, the rows and the file's size."""
+    remove_database(db)
+    result = timed_child([sys.executable, "-m", "warehouse.cli", "build", "--db", str(db), "-q",
+                          *extra, str(raw)])
     with sqlite3.connect(db) as con:
         runs, values, rows = con.execute(
             "SELECT sum(runs), sum(values_written), sum(rows_written) FROM source").fetchone()
-    return {"seconds": seconds, "runs": runs, "rows": rows, "values": values,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "peak_rss_all_mb": sampler.peak / 2**20}
+    result.update(runs=runs, rows=rows, values=values, db_mb=db.stat().st_size / 1e6)
+    return result

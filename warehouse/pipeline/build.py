@@ -17,6 +17,7 @@ bottleneck, so one worker is all that helps.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from .containers import is_container, load_container
 from .datadirs import is_data_directory, load_data_directory
 from .events import FileJob, FileOutcome, NeedsWriter
 from .interrupt import Interrupted
+from .loading import looks_written_directly
 from .reading import read_file
 from .records import profile
 from .writing import FileWriter, NullProgress, Progress, through_worker
@@ -122,10 +124,11 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
             # the worker reads the file SQLite works on (a local copy on a network filesystem)
             workers = _Workers(warehouse.file) if jobs > 1 and big else None
             try:
-                for source in sources:
+                for index, source in enumerate(sources):
                     loading, first_free = source.display, warehouse.next_source_id()
                     summary.files += _load_source(warehouse, source, progress, max_document,
-                                                  replace, workers, salvage)
+                                                  replace, workers, salvage,
+                                                  sources[index + 1:index + 2])
                     loading = None
             except KeyboardInterrupt:
                 loading = _unless_stored(warehouse, summary, loading, first_free)
@@ -143,8 +146,8 @@ def build(db_path: str | Path, paths: list[str | Path], *, node: str | None = No
 
 
 def _load_source(warehouse: Warehouse, source: SourceFile, progress: Progress,
-                 max_document: int, replace: bool, workers: Any,
-                 salvage: bool) -> list[FileOutcome]:
+                 max_document: int, replace: bool, workers: Any, salvage: bool,
+                 following: list[SourceFile]) -> list[FileOutcome]:
     """One source found under the paths: a data directory, a container or a file."""
     if source.path.is_dir():
         return load_data_directory(warehouse, source, progress, max_document,
@@ -155,7 +158,7 @@ def _load_source(warehouse: Warehouse, source: SourceFile, progress: Progress,
         return load_container(warehouse, source, progress, max_document,
                               replace_changed=replace, worker=workers, salvage=salvage)
     return [load_file(warehouse, source, progress, max_document, replace=replace,
-                      worker=workers, salvage=salvage)]
+                      worker=workers, salvage=salvage, following=following)]
 
 
 def input_sources(paths: list[str | Path], node: str | None = None) -> list[SourceFile]:
@@ -184,22 +187,67 @@ def _interrupted(stop: KeyboardInterrupt, summary: BuildSummary,
 
 
 class _Workers:
-    """The worker process, started when the first file is to be loaded."""
+    """The worker process, started when the first file is to be loaded.
+
+    While the writer commits a file (with a WAL checkpoint, a third of a second
+    at times), the worker would wait for its next job: so the job of the next
+    file goes to it before that commit (``prepare``), to be read as if the file
+    before were committed already (``FileJob.carry_runs``). Should that file
+    fail after all, the job's events are thrown away and the file read again.
+    """
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
         self.worker: Any = None
+        self.prepared: _Prepared | None = None
 
     @property
     def started(self) -> bool:
         return self.worker is not None
 
-    def read(self, job: FileJob):
+    def read(self, job: FileJob, sent: bool = False):
         if self.worker is None:
             from .worker import MappingWorker
 
             self.worker = MappingWorker(self.db_path)
-        return self.worker.read(job)
+        return self.worker.read(job, sent)
+
+    def prepare(self, warehouse: Warehouse, source: SourceFile, replace: bool,
+                max_document: int, salvage: bool) -> None:
+        """Hand the worker the job of ``source``, the file after the one about to commit."""
+        if not _for_worker(warehouse, source):
+            return
+        outcome = FileOutcome(source.display, "loaded", source.node)
+        try:
+            size, sha256 = file_identity(source.path)
+        except OSError:
+            return  # its turn will tell what is wrong with it
+        job, replacing = _job(warehouse, source, outcome, size, sha256, replace, max_document,
+                              salvage)
+        if job is not None:
+            job = dataclasses.replace(job, carry_runs=True)
+            self.worker.send(job)
+            self.prepared = _Prepared(source, outcome, size, sha256, job, replacing)
+
+    def take(self, source: SourceFile) -> _Prepared | None:
+        """The job prepared for ``source``, if any."""
+        if self.prepared is not None and self.prepared.source is not source:
+            self.discard()  # prepared for another file: build() never does that
+        prepared, self.prepared = self.prepared, None
+        return prepared
+
+    def discard(self) -> None:
+        """Throw away the events of the prepared job: the file before it did not commit."""
+        prepared, self.prepared = self.prepared, None
+        if prepared is not None:
+            events = self.read(prepared.job, sent=True)
+            try:
+                for _ in events:
+                    break
+            except (WarehouseError, NeedsWriter):
+                pass  # it failed: nothing more of it to skip
+            finally:
+                events.close()  # what the worker still sends of it is skipped
 
     def resume(self) -> None:
         self.worker.resume()
@@ -213,27 +261,53 @@ class _Workers:
             self.worker.close()
 
 
+@dataclass
+class _Prepared:
+    """A file whose job the worker has, and what was found before the job was made."""
+
+    source: SourceFile
+    outcome: FileOutcome
+    size: int
+    sha256: str
+    job: FileJob
+    replacing: int | None
+
+
+def _for_worker(warehouse: Warehouse, source: SourceFile) -> bool:
+    """Whether the worker may read a file: not when the main process must."""
+    return not warehouse.has_csv_only_runs() and not looks_written_directly(source.path)
+
+
 def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
               max_document: int = DEFAULT_MAX_DOCUMENT, *, replace: bool = False,
-              worker: Any = None, salvage: bool = False) -> FileOutcome:
+              worker: Any = None, salvage: bool = False,
+              following: list[SourceFile] | None = None) -> FileOutcome:
     """Load one file in one transaction; on any input error, load nothing of it.
 
     A failure of the warehouse file itself (``WarehouseFileError``: disk full,
     I/O error) or an interruption rolls the file back too, and stops the build.
+    ``following``: the file after it, if any, which the worker may begin
+    while this one commits.
     """
-    outcome = FileOutcome(source.display, "loaded", source.node)
-    size, sha256 = file_identity(source.path)
+    prepared = worker.take(source) if worker is not None else None
+    if prepared is not None:
+        outcome, size, sha256 = prepared.outcome, prepared.size, prepared.sha256
+    else:
+        outcome = FileOutcome(source.display, "loaded", source.node)
+        size, sha256 = file_identity(source.path)
     outcome.input_bytes = size
     progress.file_started(source, size)
     try:
         with warehouse.storing(source.display):
             try:
                 _load(warehouse, source, outcome, size, sha256, progress, max_document,
-                      replace, worker, salvage)
+                      replace, worker, salvage, prepared, following or [])
             except WarehouseFileError:
                 raise
             except WarehouseError as error:
                 warehouse.rollback()
+                if worker is not None:
+                    worker.discard()
                 outcome.status = "failed"
                 outcome.error = error.located(source.display)
                 warehouse.record_failure(source.display, size, sha256, source.node,
@@ -250,19 +324,46 @@ def load_file(warehouse: Warehouse, source: SourceFile, progress: Progress,
 
 def _load(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
           sha256: str, progress: Progress, max_document: int, replace: bool, worker: Any,
-          salvage: bool) -> None:
-    """The load itself: ask the ledger, then read (in the worker where there is one) and write."""
-    wanted, replacing = _wanted(warehouse, source, outcome, size, sha256, replace)
-    if not wanted:
-        return
-    job = FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
-                  profile.new_ids(warehouse.next_key), max_document, salvage)
+          salvage: bool, prepared: "_Prepared | None", following: list[SourceFile]) -> None:
+    """The load itself: ask the ledger, then read (in the worker where there is one) and
+    write; while it commits, the worker may begin the file after it."""
+    if prepared is not None:
+        job, replacing = prepared.job, prepared.replacing
+    else:
+        found, replacing = _job(warehouse, source, outcome, size, sha256, replace, max_document,
+                                salvage)
+        if found is None:
+            return
+        job = found
     writer = FileWriter(warehouse, job, outcome, size, sha256, progress)
     writer.replacing = replacing
-    if worker is not None and not warehouse.has_csv_only_runs():
-        if through_worker(worker, job, writer):
+    if worker is not None and (prepared is not None or _for_worker(warehouse, source)):
+        if following and _plain_file(following[0]):
+            writer.before_commit = lambda: worker.prepare(warehouse, following[0], replace,
+                                                          max_document, salvage)
+        if through_worker(worker, job, writer, sent=prepared is not None):
             return
+        # read here, its runs are not among those the worker would carry over
+        writer.before_commit = lambda: None
     read_file(job, warehouse, writer)
+
+
+def _plain_file(source: SourceFile) -> bool:
+    """A file loaded alone (not a companion, a container or a data directory)."""
+    return not (source.path.is_dir() or is_companion(source.path)
+                or is_container(source.path))
+
+
+def _job(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
+         sha256: str, replace: bool, max_document: int,
+         salvage: bool) -> tuple[FileJob | None, int | None]:
+    """The job of a file to load (None if not: ``outcome`` says why), and the ledger
+    id of the old content of its path that it replaces, if any."""
+    wanted, replacing = _wanted(warehouse, source, outcome, size, sha256, replace)
+    if not wanted:
+        return None, None
+    return FileJob(source.path, source.display, source.node, warehouse.next_source_id(),
+                   profile.new_ids(warehouse.next_key), max_document, salvage), replacing
 
 
 def _wanted(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,

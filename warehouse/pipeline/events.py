@@ -46,6 +46,8 @@ class FileJob:
     container: tuple[int, str] | None = None  # a container's identity (size, sha256)
     # a collection of the MongoDB data directory at ``path``: (database, collection)
     collection: tuple[str, str] | None = None
+    # read while the file before it commits: the runs that file stored count as stored
+    carry_runs: bool = False
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 The worker runs ``loading.read_file`` unchanged, with a read-only connection
 to the warehouse (it sees what the writer has committed, which is all it
-needs: files are loaded one after the other), and sends the events through a
+needs: files are loaded one after the other, except that the next file may
+begin while the file before commits, and then that file's runs are carried
+over: ``FileJob.carry_runs``), and sends the events, pickled, through a
 bounded queue, so memory stays flat whatever the file size.
 """
 
@@ -10,9 +12,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import traceback
+from collections import ChainMap
 from pathlib import Path
 from typing import Any, Callable, Iterator, cast
 
@@ -21,7 +25,7 @@ from ..store import Warehouse
 from .events import FileJob, NeedsWriter
 from .reading import read_file
 
-QUEUE_BATCHES = 4  # batches in flight between the processes
+QUEUE_BATCHES = 16  # batches in flight: enough to go on through a commit of the writer (~0.3 s)
 POLL_SECONDS = 1.0
 
 
@@ -63,7 +67,8 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
                     raise _Orphaned from None
 
     def emit(event: object) -> None:
-        wait(lambda: events.put(event, timeout=POLL_SECONDS))
+        data = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
+        wait(lambda: events.put(data, timeout=POLL_SECONDS))
 
     def wait_for_writer() -> None:
         if wait(lambda: tasks.get(timeout=POLL_SECONDS)) != _RESUME:
@@ -75,14 +80,20 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     warehouse = Warehouse(db_path, read_only=True)
+    stored: dict[str, str | None] = {}  # runs of the file before, maybe being committed
     try:
         while (task := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
             if task in (_RESUME, _ABANDON):
                 continue  # meant for a job that has ended
             job = cast(FileJob, task)
+            runs: dict[str, str | None] = {}
+            seen = ChainMap(runs, stored) if job.carry_runs else runs
+            stored = {}
             try:
                 with warehouse.storing(job.display):  # the warehouse unreadable: one clear error
-                    read_file(job, warehouse, emit, in_worker=True, wait=wait_for_writer)
+                    read_file(job, warehouse, emit, in_worker=True, wait=wait_for_writer,
+                              seen_runs=seen)
+                stored = runs
                 emit(_JobDone())
             except (WarehouseError, NeedsWriter) as error:
                 emit(_Failed(error))
@@ -111,9 +122,14 @@ class MappingWorker:
         self.process.start()
         self.abandoned = False
 
-    def read(self, job: FileJob) -> Iterator[object]:
-        """The events of one file, as ``read_file`` emits them; errors re-raised here."""
+    def send(self, job: FileJob) -> None:
+        """Start a job now; ``read(job, sent=True)`` gives its events later."""
         self.tasks.put(job)
+
+    def read(self, job: FileJob, sent: bool = False) -> Iterator[object]:
+        """The events of one file, as ``read_file`` emits them; errors re-raised here."""
+        if not sent:
+            self.tasks.put(job)
         finished = False
         try:
             while not finished:
@@ -143,7 +159,7 @@ class MappingWorker:
     def _next(self) -> object:
         while True:
             try:
-                return self.events.get(timeout=POLL_SECONDS)
+                return pickle.loads(self.events.get(timeout=POLL_SECONDS))
             except queue.Empty:
                 if not self.process.is_alive():
                     raise RuntimeError("the worker process died") from None

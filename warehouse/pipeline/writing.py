@@ -28,6 +28,10 @@ class NullProgress:
         pass
 
 
+def _nothing() -> None:
+    pass
+
+
 class FileWriter:
     """The writing side: applies a file's events to the warehouse."""
 
@@ -41,6 +45,8 @@ class FileWriter:
         self.progress = progress
         self.bytes_reported = 0
         self.replacing: int | None = None  # ledger id of the old content of this path
+        # called once every row of the file is written, before its commit
+        self.before_commit: Callable[[], None] = _nothing
 
     def __call__(self, event: object) -> None:
         if isinstance(event, Opened):
@@ -80,6 +86,7 @@ class FileWriter:
 
     def finished(self, event: Finished) -> None:
         self.account(event)
+        self.before_commit()
         self.warehouse.commit()
 
     def account(self, event: Finished) -> None:
@@ -114,10 +121,11 @@ class FileWriter:
                  ns.metadata))
 
 
-def through_worker(worker: Any, job: FileJob, writer: Callable[[object], None]) -> bool:
+def through_worker(worker: Any, job: FileJob, writer: Callable[[object], None],
+                   sent: bool = False) -> bool:
     """Apply what the worker reads of a job; False when only this process can read it.
     When the build stops (the warehouse file failed, or a signal), the worker is ended."""
-    events = worker.read(job)
+    events = worker.read(job, sent)  # sent: the worker has the job already
     try:
         for event in events:
             writer(event)

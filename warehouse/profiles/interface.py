@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, MutableMapping, Protocol
 
 from ..errors import WarehouseError
 from ..formats import Record
@@ -48,8 +48,9 @@ class LoadContext:
     rows: Any  # the profile's pending rows per table (Profile.new_rows)
     outcome: LoadCounts
     database: str | None
-    # run key -> content fingerprint, for the runs this file stored so far
-    seen_runs: dict[str, str | None] = field(default_factory=dict)
+    # run key -> content fingerprint, for the runs this file stored so far (and
+    # those of the file before, when it is not committed yet)
+    seen_runs: MutableMapping[str, str | None] = field(default_factory=dict)
     # whether some stored run is known only from CSV rows (checked once per file)
     csv_runs: bool = True
     # a shard keeps each stored run's document and each duplicate (for the merge)

@@ -32,7 +32,7 @@ MAX_SHARD = (1 << (63 - KEY_BITS)) - 2
 # tables whose keys a shard takes from its range (the keys other rows refer to)
 RANGED_KEYS = {"source": "source_id", "run": "run_id", "sample": "sample_id",
                "simulation_timing": "timing_id", "document": "document_id",
-               "container": "container_id"}
+               "container": "container_id", "configuration_label": "label_id"}
 # tables a shard keeps for the merge only
 SHARD_TABLES = ("shard", "shard_document", "shard_duplicate", "merged_shard")
 

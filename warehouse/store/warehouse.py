@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -31,6 +32,12 @@ _MIGRATION = re.compile(r"^(\d{3})_[\w-]+\.sql$")
 # How a build's connection writes: WAL so that readers can query during a build.
 BUILD_PRAGMAS = ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -65536")  # 64 MiB
 
+# Rows per INSERT statement of a bulk write. Each execution of a statement
+# costs about as much as storing a row of these tables (binding it in Python's
+# sqlite3 module, one step and reset of the statement), so several rows per
+# statement make bulk writes 2-3 times faster; beyond 32 nothing more is gained.
+ROWS_PER_INSERT = 32
+
 SOURCE_COLUMNS = ("source_id", "path", "size", "sha256", "format", "compression", "node",
                   "database_name", "collection", "loaded_at", "tool_version")
 SOURCE_COUNTS = ("documents", "runs", "duplicates", "conflicts", "skipped", "rows_written",
@@ -41,7 +48,10 @@ SOURCE_COUNTS = ("documents", "runs", "duplicates", "conflicts", "skipped", "row
 _SOURCE_RUNS = "SELECT run_id FROM run WHERE source_id = :source"
 _SOURCE_SAMPLES = f"SELECT sample_id FROM sample WHERE run_id IN ({_SOURCE_RUNS})"
 REMOVE_SOURCE = (
-    f"DELETE FROM sample_configuration WHERE sample_id IN ({_SOURCE_SAMPLES})",
+    # a label belongs to one run (schemas/010_configuration_labels.sql)
+    "DELETE FROM configuration_label WHERE label_id IN (SELECT label_id FROM sample_config_count "
+    f"WHERE sample_id IN ({_SOURCE_SAMPLES}))",
+    f"DELETE FROM sample_config_count WHERE sample_id IN ({_SOURCE_SAMPLES})",
     f"DELETE FROM sample_trait WHERE sample_id IN ({_SOURCE_SAMPLES})",
     f"DELETE FROM sample_locus WHERE sample_id IN ({_SOURCE_SAMPLES})",
     f"DELETE FROM sample WHERE run_id IN ({_SOURCE_RUNS})",
@@ -98,7 +108,7 @@ class Warehouse(ContainerLedger, ShardLedger):
         self.shard: int | None = None  # K when this is shard K
         self.base = 0  # where keys start: above (K + 1) * 2^40 in shard K
         self.file = self.path  # the file SQLite works on: a local copy on a network filesystem
-        self._inserts: dict[str, tuple[str, int]] = {}
+        self._inserts: dict[str, tuple[str, str, int]] = {}
         self._lock: BuildLock | None = None
         self._local: LocalCopy | None = None
         if read_only:
@@ -277,15 +287,17 @@ class Warehouse(ContainerLedger, ShardLedger):
         """The INSERT of a whole row of ``table``, in the schema's column order."""
         return self._insert(table)[0]
 
-    def _insert(self, table: str) -> tuple[str, int]:
+    def _insert(self, table: str) -> tuple[str, str, int]:
+        """The INSERT of one row and of ``ROWS_PER_INSERT`` rows of ``table``; its width."""
         known = self._inserts.get(table)
         if known is None:
             columns = [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]
             if not columns:
                 raise KeyError(f"no table {table!r} in the warehouse")
+            head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+            row = f"({', '.join('?' * len(columns))})"
             known = self._inserts[table] = (
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"VALUES ({', '.join('?' * len(columns))})", len(columns))
+                head + row, head + ", ".join([row] * ROWS_PER_INSERT), len(columns))
         return known
 
     def run_fingerprint(self, simulation_run_id: str) -> tuple[bool, str | None]:
@@ -302,12 +314,20 @@ class Warehouse(ContainerLedger, ShardLedger):
 
     def write(self, rows: Mapping[str, Any]) -> tuple[int, int]:
         """Insert every pending row (table -> rows); return (rows, values) written, a
-        shard's own tables aside (what a merge keeps of a source counts as one build's)."""
+        shard's own tables aside (what a merge keeps of a source counts as one build's).
+
+        Rows are tuples in the schema's column order, or a batch with a
+        ``columns`` attribute holding one list per column (``tables.Columns``).
+        """
         written = values = 0
         for table, batch in rows.items():
             if batch:
-                sql, width = self._insert(table)
-                self.db.executemany(sql, batch)
+                one, many, width = self._insert(table)
+                flat = _interleaved(batch, width, table)
+                step = width * ROWS_PER_INSERT
+                bulk = len(flat) - len(flat) % step
+                self.db.executemany(many, (flat[i:i + step] for i in range(0, bulk, step)))
+                self.db.executemany(one, (flat[i:i + width] for i in range(bulk, len(flat), width)))
                 if table not in SHARD_TABLES:
                     written += len(batch)
                     values += len(batch) * width
@@ -315,3 +335,21 @@ class Warehouse(ContainerLedger, ShardLedger):
 
     def query(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
         return self.db.execute(sql, tuple(parameters))
+
+
+def _interleaved(batch: Any, width: int, table: str) -> list:
+    """The values of a batch's rows, row after row, in one flat list."""
+    columns = getattr(batch, "columns", None)
+    if columns is None:
+        flat = list(chain.from_iterable(batch))
+    else:
+        flat = [None] * (len(batch) * width)
+        try:
+            for index, column in enumerate(columns):
+                flat[index::width] = column  # a C-level copy per column
+        except ValueError:  # a column of another length
+            flat = []
+    if len(flat) != len(batch) * width:
+        # what executemany said of a row of the wrong length, now that rows are flattened
+        raise sqlite3.ProgrammingError(f"rows of {table} must have {width} values each")
+    return flat

@@ -10,8 +10,7 @@ exporter's formulas, so the views are plain selects.
 
 from __future__ import annotations
 
-from itertools import repeat, zip_longest
-from sys import intern
+from itertools import filterfalse, repeat, zip_longest
 from typing import Any, Callable, Iterable, Mapping
 
 from ...errors import WarehouseError
@@ -89,17 +88,16 @@ def _aggregate(values: list) -> tuple:
     missing value is kept unknown: the exporter had no answer for it (its
     numpy mean fails on None).
     """
-    for value in values:
-        if value is None:
-            return None, None, None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"expected numbers, found {value!r}")
+    if not _NUMBERS.issuperset(map(type, values)):  # the usual case at C speed
+        for value in values:
+            if value is None:
+                return None, None, None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"expected numbers, found {value!r}")
     return min_max_mean(values)
 
 
-def _key(text: str) -> int:
-    """Sample sizes, durations and loci are strings of digits in the documents."""
-    return int(text)
+_NUMBERS = frozenset({int, float})
 
 
 class _Mapper:
@@ -111,6 +109,7 @@ class _Mapper:
         self.ids = ids
         self.rows = rows
         self.field = "simulation_run_id"
+        self.labels: dict[str, int] = {}  # configuration label -> its id, for this run
 
     def parameters(self) -> None:
         append = self.rows["parameter"].append
@@ -176,8 +175,8 @@ class _Mapper:
     def synchronic_samples(self) -> None:
         doc = self.doc
         present = [doc[name] for name in SYNCHRONIC_FIELDS if name in doc]
-        self.field = "sample sizes"
-        sizes = sorted({_key(k) for mapping in present for k in mapping})
+        self.field = "sample sizes"  # keys are strings of digits in the documents
+        sizes = sorted({int(k) for mapping in present for k in mapping})
         for size in sizes:
             self.synchronic_sample(size, str(size))
 
@@ -199,8 +198,8 @@ class _Mapper:
         self.field = "unlabeled_config_counts_ssize"
         configs = doc.get("unlabeled_config_counts_ssize", {}).get(key)
         if configs is not None:
-            rows["sample_configuration"].add(repeat(sample_id, len(configs)), range(len(configs)),
-                                             configs, repeat(None, len(configs)))
+            rows["sample_config_count"].add(repeat(sample_id, len(configs)), range(len(configs)),
+                                            configs, repeat(None, len(configs)))
         self.field = "config_slatkin_ssize"
         head = (sample_id, self.run_id, None, size,
                 real(doc.get("config_slatkin_ssize", {}).get(key)),
@@ -210,14 +209,15 @@ class _Mapper:
     def ta_samples(self) -> None:
         doc = self.doc
         self.field = "TA durations"
-        pairs: set[tuple[int, int]] = set()
+        pairs: set[tuple[int, int]] = set()  # keys are strings of digits in the documents
         for name in TA_SAMPLE_FIELDS:
             for dur, by_size in doc.get(name, {}).items():
-                pairs.update((_key(dur), _key(size)) for size in by_size)
+                pairs.update(zip(repeat(int(dur)), map(int, by_size)))
         for name in TA_LOCUS_FIELDS:
             for dur, by_locus in doc.get(name, {}).items():
+                duration = repeat(int(dur))
                 for by_size in by_locus.values():
-                    pairs.update((_key(dur), _key(size)) for size in by_size)
+                    pairs.update(zip(duration, map(int, by_size)))
         for dur, size in sorted(pairs):
             self.ta_sample(dur, size)
 
@@ -231,7 +231,7 @@ class _Mapper:
                      "iqv_ta_ssize", "unlabeled_freq_ta_ssize"):
             self.field = name
             by_locus = doc.get(name, {}).get(dur, {})
-            per_locus.append({_key(locus): by_size.get(key) for locus, by_size in by_locus.items()})
+            per_locus.append({int(locus): by_size.get(key) for locus, by_size in by_locus.items()})
         self.field = "kandler_remaining_tassize"
         kandler = doc.get("kandler_remaining_tassize", {}).get(dur, {}).get(key) or []
         freq_by_locus = per_locus.pop()
@@ -252,10 +252,8 @@ class _Mapper:
         config_tf = None
         if configs is not None:
             counts = list(configs.values())
-            # Labels repeat from run to run: one string object each, so a batch
-            # pickles every label once (JSON parsers share them, BSON's does not).
-            rows["sample_configuration"].add(repeat(sample_id, len(counts)), range(len(counts)),
-                                             counts, map(intern, configs.keys()))
+            rows["sample_config_count"].add(repeat(sample_id, len(counts)), range(len(counts)),
+                                            counts, self.label_ids(configs))
             config_tf = neiman_tf_of_counts(counts)
         values = {}
         for name in ("config_slatkin_ta_ssize", "num_configurations_ta_ssize",
@@ -267,6 +265,19 @@ class _Mapper:
                 real(values["config_entropy_ta_ssize"]), real(values["config_iqv_ta_ssize"]),
                 real(config_tf))
         self._sample_rows(head, sample_id, columns, loci)
+
+    def label_ids(self, labels: Iterable[str]) -> list[int]:
+        """The ids of configuration labels: a label the run has not named before
+        gets the next id, and its row in ``configuration_label``."""
+        known = self.labels
+        new = list(filterfalse(known.__contains__, labels))
+        if new:
+            first = self.ids.label
+            self.ids.label += len(new)
+            ids = range(first, first + len(new))
+            known.update(zip(new, ids))
+            self.rows["configuration_label"].add(ids, repeat(self.run_id, len(new)), new)
+        return list(map(known.__getitem__, labels))
 
     def _sample_rows(self, head: tuple, sample_id: int, per_locus: list[list],
                      loci: list[int] | None = None) -> None:

@@ -27,6 +27,18 @@ _FLOAT_MARKS = (b".", b"e", b"E", b"null")  # null: orjson writes NaN and infini
 
 
 def _float(value: float) -> bytes:
+    text = b"%.12g" % value
+    # That is the canonical text, unless it shows a value written otherwise:
+    # nan or inf (an n), a whole number of 13 digits or more (an e), -0.
+    if _N in text or _E in text or text == b"-0":
+        return _rare_float(value, text)
+    return text
+
+
+_N, _E = ord("n"), ord("e")  # a byte of a bytes object: found faster than a bytes in it
+
+
+def _rare_float(value: float, text: bytes) -> bytes:
     if value != value:
         return b"NaN"
     special = _SPECIAL.get(value)
@@ -34,7 +46,7 @@ def _float(value: float) -> bytes:
         return special
     if value.is_integer() and abs(value) < 2**53:
         return b"%d" % int(value)
-    return b"%.12g" % value
+    return text
 
 
 def _number(value: Any) -> bytes:
@@ -46,6 +58,19 @@ def _number(value: Any) -> bytes:
     raise TypeError("not a number")
 
 
+_KEYS: dict[str, bytes] = {}  # key -> its JSON text and a colon
+_KEYS_KEPT = 4096  # the keys that repeat: field names, sample sizes, durations, loci
+
+
+def _key(key: str) -> bytes:
+    text = _KEYS.get(key)
+    if text is None:
+        text = orjson.dumps(key) + b":"
+        if len(_KEYS) < _KEYS_KEPT:
+            _KEYS[key] = text
+    return text
+
+
 def _walk(value: Any, out: list[bytes]) -> None:
     kind = type(value)
     if kind is dict:
@@ -53,8 +78,12 @@ def _walk(value: Any, out: list[bytes]) -> None:
         for index, key in enumerate(sorted(value)):
             if index:
                 out.append(b",")
-            out.append(orjson.dumps(key) + b":")
-            _walk(value[key], out)
+            out.append(_key(key))
+            item = value[key]
+            if type(item) is float:  # most values under keys: spare them a call of _walk
+                out.append(_float(item))
+            else:
+                _walk(item, out)
         out.append(b"}")
     elif kind is list or kind is tuple:
         try:  # most lists hold numbers only: one join

@@ -34,7 +34,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "sample_locus": ("sample_id", "locus", "richness", "slatkin", "entropy", "iqv",
                      "kandler_remaining", "neiman_tf"),
     "sample_trait": ("sample_id", "locus", "position", "count", "frequency"),
-    "sample_configuration": ("sample_id", "position", "count", "label"),
+    "sample_config_count": ("sample_id", "position", "count", "label_id"),
+    "configuration_label": ("label_id", "run_id", "label"),
     "simulation_timing": ("timing_id", "simulation_run_id", "source_id", "experiment_name",
                           "script_filename", "rule_class", "pop_class", "elapsed_time",
                           "run_length", "popsize", "document"),
@@ -47,8 +48,8 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 
 class Columns:
-    """Rows of one table kept as columns: for the bulk detail tables (labeled
-    configurations and trait lists, ~9/10 of all rows), so that a batch
+    """Rows of one table kept as columns: for the bulk detail tables (configuration
+    counts and labels, trait lists: ~9/10 of all rows), so that a batch
     crossing from the worker to the writer pickles as a few flat lists instead
     of thousands of tuples. Iterating gives the rows, as ``executemany`` wants."""
 
@@ -73,8 +74,8 @@ class Columns:
         del self[:]
 
 
-COLUMNAR = frozenset({"sample_configuration", "sample_trait", "census_trait",
-                      "census_configuration"})
+COLUMNAR = frozenset({"sample_config_count", "configuration_label", "sample_trait",
+                      "census_trait", "census_configuration"})
 
 
 class Rows(dict):
@@ -97,11 +98,13 @@ class Ids:
     anything is written and every insert is a plain ``executemany``.
     """
 
-    def __init__(self, run: int = 1, sample: int = 1, timing: int = 1, document: int = 1) -> None:
+    def __init__(self, run: int = 1, sample: int = 1, timing: int = 1, document: int = 1,
+                 label: int = 1) -> None:
         self.run = run
         self.sample = sample
         self.timing = timing
         self.document = document
+        self.label = label
 
     @classmethod
     def following(cls, next_key: Callable[[str, str], int]) -> "Ids":
@@ -111,4 +114,5 @@ class Ids:
 
 # Ids attribute -> (table, key column)
 KEYS = {"run": ("run", "run_id"), "sample": ("sample", "sample_id"),
-        "timing": ("simulation_timing", "timing_id"), "document": ("document", "document_id")}
+        "timing": ("simulation_timing", "timing_id"), "document": ("document", "document_id"),
+        "label": ("configuration_label", "label_id")}

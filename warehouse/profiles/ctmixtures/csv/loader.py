@@ -9,12 +9,13 @@ overwritten: an equal one is left alone, a different one is recorded in
 from __future__ import annotations
 
 import json
-from itertools import compress, islice
+from itertools import chain, compress, islice
 from operator import itemgetter, ne
 from typing import Any
 
 from ....errors import WarehouseError
 from ....formats.csvfile import CsvChunk, CsvFile
+from ....store.warehouse import ROWS_PER_INSERT
 from ...interface import LoadContext
 from ..tables import TABLES
 from .values import describe_error, converter, same, to_real, to_text
@@ -226,6 +227,8 @@ class Loader:
 
     def insert(self, table: str, rows: list[tuple]) -> None:
         if rows:
+            # a row per statement: new runs (the UNIQUE index on their text key)
+            # went in slower 32 per statement, 0.10 s against 0.07 s for 20,000
             self.db.executemany(self.ctx.warehouse.insert_sql(table), rows)
             self.count_written(len(rows), len(rows) * len(TABLES[table]))
 
@@ -253,6 +256,32 @@ class Loader:
             self.pending_corrections.clear()
             self.ctx.outcome.note = (f"{self.corrections} values of exporter era "
                                      f"{self.export.era} withheld or moved (csv_correction)")
+
+
+class BulkInsert:
+    """An INSERT whose values are fields of a file's rows, several rows per statement.
+
+    ``fields``: for each column named in ``head``, the index of the row's field
+    that fills it. Executing a statement costs about as much as storing a row
+    (see ``store.ROWS_PER_INSERT``), so full groups of rows go in one statement
+    each and the rest one by one.
+    """
+
+    def __init__(self, head: str, fields: list[int], width: int) -> None:
+        self.width = width
+        self.one = self.statement(head, fields, 1)
+        self.many = self.statement(head, fields, ROWS_PER_INSERT)
+
+    def statement(self, head: str, fields: list[int], rows: int) -> str:
+        values = (f"({', '.join(f'?{row * self.width + field + 1}' for field in fields)})"
+                  for row in range(rows))
+        return f"{head} VALUES {', '.join(values)}"
+
+    def run(self, db: Any, rows: list[list]) -> None:
+        bulk = len(rows) - len(rows) % ROWS_PER_INSERT
+        db.executemany(self.many, (list(chain.from_iterable(rows[i:i + ROWS_PER_INSERT]))
+                                   for i in range(0, bulk, ROWS_PER_INSERT)))
+        db.executemany(self.one, rows[bulk:])
 
 
 ORIGIN_INSERT = ("INSERT OR IGNORE INTO csv_origin (run_id, source_id, first_line) "

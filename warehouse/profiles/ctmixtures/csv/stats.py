@@ -11,7 +11,7 @@ from ....formats.csvfile import CsvChunk, CsvFile
 from ...interface import LoadContext
 from ..tables import TABLES
 from .headers import sampled_2014_row
-from .loader import Group, Loader
+from .loader import BulkInsert, Group, Loader
 from .values import INTEGER_COLUMNS, KIND_TABLE, same, table_column
 
 # Era rules (docs/csv-eras.md)
@@ -42,7 +42,7 @@ class StatsLoader(Loader):
                 targets.append((index, column))
         return targets
 
-    def statements(self) -> tuple[str, str]:
+    def statements(self) -> tuple[BulkInsert, str]:
         """The file-order INSERT, and the query that finds fields SQLite could not convert.
 
         A row's parameters are the file's fields, with the run's key replaced by
@@ -50,13 +50,13 @@ class StatsLoader(Loader):
         in place of the label).
         """
         columns = [column for _, column in self.targets]
-        params = [f"?{index + 1}" for index, _ in self.targets]
+        fields = [index for index, _ in self.targets]
         if self.table == "census":
-            head, keys, where = ["run_id"], ["?1"], "run_id IN (SELECT value FROM json_each(?))"
+            head, keys, where = ["run_id"], [0], "run_id IN (SELECT value FROM json_each(?))"
         else:
-            head, keys, where = ["sample_id", "run_id"], ["?1", "?2"], "sample_id BETWEEN ? AND ?"
-        insert = (f"INSERT INTO {self.table} ({', '.join(head + columns)}) "
-                  f"VALUES ({', '.join(keys + params)})")
+            head, keys, where = ["sample_id", "run_id"], [0, 1], "sample_id BETWEEN ? AND ?"
+        insert = BulkInsert(f"INSERT INTO {self.table} ({', '.join(head + columns)})",
+                            keys + fields, len(self.export.header))
         integers = [c for c in columns if c in INTEGER_COLUMNS[self.table]]
         text = f"typeof(max({', '.join(f'coalesce({c}, 0)' for c in columns + ['0'])})) = 'text'"
         real = (f" OR typeof({' + '.join(f'coalesce({c}, 0)' for c in integers)}) = 'real'"
@@ -178,7 +178,7 @@ class StatsLoader(Loader):
         indexes = (range(len(rows)) if whole
                    else [i for g in groups for i in range(g.start, g.end)])
         batch = rows if whole else [rows[i] for i in indexes]
-        self.db.executemany(self.insert_sql, batch)
+        self.insert_sql.run(self.db, batch)
         self.count_written(len(batch), len(batch) * len(TABLES[self.table]))
         if self.table == "census":
             flagged = self.db.execute(self.check_sql, (json.dumps([g.run_id for g in groups]),))
