@@ -38,8 +38,10 @@ def natural(db: Path) -> dict[str, list]:
     samples = {sid: (runs[rid], dur, size) for sid, rid, dur, size in
                con.execute("SELECT sample_id, run_id, ta_duration, sample_size FROM sample")}
     containers = dict(con.execute("SELECT container_id, path FROM container"))
+    labels = {lid: (runs[rid], text) for lid, rid, text in
+              con.execute("SELECT label_id, run_id, label FROM configuration_label")}
     keys = {"source_id": sources, "run_id": runs, "sample_id": samples,
-            "container_id": containers}
+            "container_id": containers, "label_id": labels}
     found = {}
     for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                 "AND name NOT LIKE 'sqlite_%'"):
