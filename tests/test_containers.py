@@ -259,6 +259,34 @@ def test_a_two_core_build_of_containers_equals_a_one_core_build(tmp_path, loose,
     assert views(db) == expected
 
 
+def test_two_cores_tell_repeated_runs_and_members_as_one_core_does(tmp_path, monkeypatch):
+    """The worker reads on past members the writer has not committed yet: a run
+    repeated in the next member, and a member repeated whole, are still told."""
+    def lines(docs: list[dict]) -> bytes:
+        out = io.BytesIO()
+        write_json_lines(out, docs, "3.x")
+        return out.getvalue()
+
+    docs = list(generate(12, seed=3))
+    first, overlapping, last = lines(docs[:6]), lines(docs[3:9]), lines(docs[9:])
+    tar = python_tar(tmp_path / "t.tar", [("n/a.json", first), ("n/copy/a.json", first),
+                                          ("n/b.json", overlapping), ("n/c.json", last)])
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_BYTES", 0)
+    found = []
+    for jobs in (1, 2):
+        db = tmp_path / f"w{jobs}.sqlite"
+        summary = build(db, [tar], jobs=jobs)
+        assert summary.ok and summary.parallel == (jobs == 2)
+        found.append(([(f.status, f.runs, f.duplicates) for f in summary.files],
+                      rows(db, "SELECT member, status FROM container_member ORDER BY member"),
+                      rows(db, "SELECT count(*) FROM run")))
+    # by hand: 6 runs, the copy known, 3 new of 6 (3 repeated), 3 new
+    assert found[0][0] == [("loaded", 6, 0), ("known", 0, 0), ("loaded", 3, 3),
+                           ("loaded", 3, 0), ("container", 0, 0)]
+    assert found[0][2] == [(12,)]
+    assert found[1] == found[0]
+
+
 # -- identity: re-builds, members loaded elsewhere, changed containers ------------------------
 
 

@@ -49,14 +49,17 @@ def inputs(workdir: Path, runs: int) -> dict[str, Path]:
     """The loose gzip files, and the two tars (each alone in a folder, named for its node)."""
     raw = generate(workdir / "json", runs)
     forms = {"loose": raw}
+    marker = workdir / f"tars-of-{runs}"  # tars of as many runs as the loose files
     for name, mode, transform in (("tar", "w", None), ("tgz", "w:gz", _gunzipped)):
         folder = workdir / name
-        target = folder / f"nodes.{'tar' if name == 'tar' else 'tar.gz'}"
-        if not target.exists():
+        if not marker.exists():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-            _tar(raw, target, mode, transform)
+            _tar(raw, folder / f"nodes.{'tar' if name == 'tar' else 'tar.gz'}", mode, transform)
         forms[name] = folder
+    for old in workdir.glob("tars-of-*"):
+        old.unlink()
+    marker.touch()
     return forms
 
 
@@ -68,6 +71,9 @@ def bench_containers(workdir: Path, runs: int, repeat: int = 2) -> dict[str, Any
             result = timed_build(workdir / f"{name}.sqlite", folder)
             if name not in best or result["seconds"] < best[name]["seconds"]:
                 best[name] = result
+    stored = {name: result["runs"] for name, result in best.items()}
+    if set(stored.values()) != {runs}:
+        raise SystemExit(f"the builds stored other runs than the {runs} generated: {stored}")
     loose = best["loose"]["seconds"]
     return {
         "runs": runs,

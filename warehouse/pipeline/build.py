@@ -249,9 +249,6 @@ class _Workers:
             finally:
                 events.close()  # what the worker still sends of it is skipped
 
-    def resume(self) -> None:
-        self.worker.resume()
-
     def abandon(self) -> None:
         if self.worker is not None:
             self.worker.abandon()

@@ -20,7 +20,7 @@ from ..formats.dumpdir import metadata_type, strip_compression
 from ..sources import DECOMPRESSION_ERRORS, SourceFile, file_identity, open_source
 from ..sources.containers import HEAD, container_kind
 from ..store import Warehouse, WarehouseFileError
-from .events import (AwaitWriter, Batch, CompanionLate, ContainerFinished, ContainerStarted,
+from .events import (Batch, CompanionLate, ContainerFinished, ContainerStarted,
                      FileJob, FileOutcome, Finished, MemberDone, MemberStarted, Opened)
 from .reading import read_file
 from .records import profile
@@ -64,7 +64,7 @@ def load_container(warehouse: Warehouse, source: SourceFile, progress: Progress,
                                      replace_changed)
         if container_id is None:
             return load.outcomes()
-        load.writer = ContainerWriter(warehouse, container_id, load.outcome, progress, worker)
+        load.writer = ContainerWriter(warehouse, container_id, load.outcome, progress)
         job = _job(warehouse, source, load.node, max_document, salvage, (size, sha256))
         _read(warehouse, job, load.writer, worker)
     return load.outcomes()
@@ -119,7 +119,6 @@ def _read(warehouse: Warehouse, job: FileJob, writer: "ContainerWriter", worker:
         if through_worker(worker, job, writer):
             return
         warehouse.rollback()
-        writer.resume = lambda: None
         job = replace(job, source_id=warehouse.next_source_id(),
                       ids=profile.new_ids(warehouse.next_key))
     read_file(job, warehouse, writer)
@@ -161,12 +160,11 @@ class ContainerWriter:
     """Applies a container's events: members in their own transactions, and the ledger."""
 
     def __init__(self, warehouse: Warehouse, container_id: int, outcome: FileOutcome,
-                 progress: Progress, worker: Any) -> None:
+                 progress: Progress) -> None:
         self.warehouse = warehouse
         self.container_id = container_id
         self.outcome = outcome
         self.progress = progress
-        self.resume = worker.resume if worker is not None else (lambda: None)
         self.outcomes: list[FileOutcome] = []
         self.member: _MemberWriter | None = None
         self.position = 0  # bytes of the container reported to the progress bar
@@ -186,8 +184,6 @@ class ContainerWriter:
             self.started(event)
         elif isinstance(event, MemberDone):
             self.done(event)
-        elif isinstance(event, AwaitWriter):
-            self.resume()
         elif isinstance(event, CompanionLate):
             self.companion(event)
         elif isinstance(event, ContainerStarted):

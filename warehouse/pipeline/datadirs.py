@@ -49,7 +49,7 @@ def load_data_directory(warehouse: Warehouse, source: SourceFile, progress: Prog
         if container_id is None:
             return load.outcomes()
         outcome.format, outcome.compression = engine, "none"
-        load.writer = ContainerWriter(warehouse, container_id, outcome, progress, None)
+        load.writer = ContainerWriter(warehouse, container_id, outcome, progress)
         loader = _CollectionLoader(warehouse, source, load.node, load.writer, worker,
                                    max_document, salvage, (size, sha256))
         for collection in sorted(directory.collections, key=lambda c: (c.database, c.name)):

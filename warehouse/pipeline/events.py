@@ -16,6 +16,10 @@ from ..errors import WarehouseError
 from ..formats.dumpdir import DumpNamespace
 from ..profiles.interface import LoadCounts
 
+# Events a worker may have sent that the writer has not applied yet (the
+# queue between them is this long): enough to go on through a commit (~0.3 s).
+EVENTS_IN_FLIGHT = 16
+
 
 @dataclass
 class FileOutcome(LoadCounts):
@@ -127,11 +131,6 @@ class ContainerFinished:
     identity: tuple[int, str] | None = None  # of a nested container's stored bytes
     member: str | None = None
     warnings: list[str] = field(default_factory=list)  # a data directory's, say
-
-
-class AwaitWriter:
-    """Emitted after a member was read: the writer commits it before the next is read
-    (so that the next member's runs are told from the ones it stored)."""
 
 
 Emit = Callable[[Any], None]

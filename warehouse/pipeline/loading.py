@@ -94,9 +94,13 @@ def read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened: OpenedSo
 
 def read_collection(job: FileJob, warehouse: Warehouse, emit: Emit, collection: Any,
                     engine: str, *, progress: Callable[[], int] = lambda: 0,
-                    identity: tuple[int, str] | None = None) -> None:
-    """Read one collection of a MongoDB data directory and emit its events."""
+                    identity: tuple[int, str] | None = None,
+                    seen_runs: MutableMapping[str, str | None] | None = None) -> None:
+    """Read one collection of a MongoDB data directory and emit its events
+    (``seen_runs`` as for ``read_stream``)."""
     ctx, counts = _context(job, warehouse)
+    if seen_runs is not None:
+        ctx.seen_runs = seen_runs
     ctx.database = collection.database
     emit(Opened(f"mongodb-{engine}", "none", collection.database, collection.name))
     namespace = DumpNamespace(collection.database, collection.name, type="collection",

@@ -5,7 +5,7 @@ The same code runs in the main process or in the worker process.
 
 from __future__ import annotations
 
-from typing import Callable, MutableMapping
+from typing import MutableMapping
 
 from ..errors import WarehouseError
 from ..formats.dbpath import read_data_directory
@@ -17,21 +17,15 @@ from .loading import damaged, read_collection, read_stream
 from .unpack import ContainerReader
 
 
-def _no_wait() -> None:
-    """In one process the writer has applied every event before the next is read."""
-
-
 def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = False,
-              wait: Callable[[], None] = _no_wait,
               seen_runs: MutableMapping[str, str | None] | None = None) -> None:
     """Read one file (or every member of a container) and emit its events.
 
     A damaged file raises WarehouseError; a container reports its damaged
     members as events and raises only where it cannot be read any further.
-    ``wait`` returns once the writer has applied what was emitted (a worker
-    waits for it between a container's members). ``seen_runs`` (run key ->
-    fingerprint): where a plain file notes the runs it stores, and finds the
-    runs it is to count as stored though not committed.
+    ``seen_runs`` (run key -> fingerprint): where a plain file notes the runs
+    it stores, and finds the runs it is to count as stored though not
+    committed (a container's members add theirs in turn).
     """
     if job.collection is not None:
         read_data_collection(job, warehouse, emit)
@@ -42,7 +36,7 @@ def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = 
             if kind is None:
                 read_stream(job, warehouse, emit, opened, in_worker, seen_runs=seen_runs)
             else:
-                ContainerReader(job, warehouse, emit, in_worker, wait).read(opened, kind)
+                ContainerReader(job, warehouse, emit, in_worker, seen_runs).read(opened, kind)
         except DECOMPRESSION_ERRORS as error:
             raise damaged(error, job.display, opened) from None
 

@@ -19,7 +19,8 @@ import io
 from dataclasses import replace
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Callable, Iterator
+from collections import ChainMap
+from typing import Any, BinaryIO, Iterator, MutableMapping
 
 from ..errors import WarehouseError
 from ..formats.dbpath import looks_like_data_file, read_data_directory
@@ -29,8 +30,8 @@ from ..sources.containers import HEAD, Member, Spool, container_kind, tar_member
 from ..sources.zip import ZIP_ERRORS
 from ..store import Warehouse
 from .companions import MemberCompanions
-from .events import (AwaitWriter, CompanionLate, ContainerFinished, ContainerStarted, Emit, FileJob,
-                     MemberDone, MemberStarted, NeedsWriter)
+from .events import (EVENTS_IN_FLIGHT, CompanionLate, ContainerFinished, ContainerStarted, Emit,
+                     FileJob, MemberDone, MemberStarted, NeedsWriter)
 from .collections import collection_identity, files_note, settled
 from .loading import damaged, read_collection, read_stream
 from .spooled import SpooledData
@@ -79,21 +80,46 @@ class _Container:
 
 
 class ContainerReader:
-    """Reads a container's members and emits their events."""
+    """Reads a container's members and emits their events.
+
+    It goes from member to member without waiting for the writer to commit:
+    the runs of the members read so far count as stored (``_seen``), as long
+    as the writer may not have applied them yet (the events in flight between
+    the processes); past that, the warehouse itself says which runs it holds.
+    A member that fails here is not counted; one the writer fails fails the
+    container, which the next build reads again.
+    """
 
     def __init__(self, job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool,
-                 wait: Callable[[], None]) -> None:
+                 stored: MutableMapping[str, str | None] | None = None) -> None:
         self.job = job
         self.warehouse = warehouse
-        self.emit = emit
+        self._emit = emit
+        self.emitted = 0  # events emitted so far
+        self.lag = EVENTS_IN_FLIGHT + 1 if in_worker else 0  # events maybe not applied yet
+        self.stored = stored or {}  # runs of the file before, maybe not committed yet
+        self.carried: list[tuple[int, dict[str, str | None]]] = []  # (emitted when read, runs)
         self.in_worker = in_worker
-        self.wait = wait
         self.next_source_id = job.source_id
         self.companions = MemberCompanions()
         self.loaded_bson: dict[str, str] = {}  # key of a .bson member -> its display
         self.spool: Spool | None = None
         self.spooled: SpooledData | None = None  # files of MongoDB data directories
         self.top: OpenedSource | None = None
+
+    def emit(self, event: object) -> None:
+        self.emitted += 1
+        self._emit(event)
+
+    def _seen(self) -> tuple[dict[str, str | None], ChainMap[str, str | None]]:
+        """A new member's runs, and those it must count as stored besides the warehouse's."""
+        self.carried = [(at, runs) for at, runs in self.carried if at + self.lag > self.emitted]
+        runs: dict[str, str | None] = {}
+        return runs, ChainMap(runs, *(runs for _, runs in reversed(self.carried)), self.stored)
+
+    def _read_whole(self, runs: dict[str, str | None]) -> None:
+        """A member read without failing: its runs are stored, or about to be."""
+        self.carried.append((self.emitted, runs))
 
     def read(self, opened: OpenedSource, kind: str) -> None:
         """The whole container; raise WarehouseError where it is damaged."""
@@ -171,17 +197,17 @@ class ContainerReader:
                     return
                 self.next_source_id += 1
                 self.emit(MemberStarted(job, key, member.size))
+                runs, seen = self._seen()
                 read_stream(job, self.warehouse, self.emit, opened, self.in_worker,
                             companions=self.companions, progress=self._progress,
-                            identity=lambda: _identity(opened, data))
+                            identity=lambda: _identity(opened, data), seen_runs=seen)
+            self._read_whole(runs)
             if is_bson_name(member.name):
                 self.loaded_bson[self.companions.bson_key(key)] = display
         except NeedsWriter:
             raise
         except WarehouseError as error:
             self.emit(MemberDone(display, key, "failed", "", error.located(display)))
-        self.emit(AwaitWriter())
-        self.wait()
         if opening.data is not None and opening.data.broken is not None:
             raise ContainerBroken(opening.data.broken, key)
 
@@ -247,14 +273,15 @@ class ContainerReader:
                       container=None, collection=(collection.database, collection.name))
         self.next_source_id += 1
         self.emit(MemberStarted(job, key, identity[0], identity, files_note(folder, collection)))
+        runs, seen = self._seen()
         try:
             read_collection(job, self.warehouse, self.emit, collection, engine,
-                            progress=self._progress, identity=identity)
+                            progress=self._progress, identity=identity, seen_runs=seen)
         except WarehouseError as error:
             self.emit(MemberDone(display, key, "failed", "",
                                  spooled.in_container(error, self.job.display), identity))
-        self.emit(AwaitWriter())
-        self.wait()
+        else:
+            self._read_whole(runs)
 
     def nested(self, kind: str, display: str, opened: OpenedSource, key: str) -> None:
         """A container inside this one: its members are read in turn."""

@@ -22,10 +22,9 @@ from typing import Any, Callable, Iterator, cast
 
 from ..errors import WarehouseError
 from ..store import Warehouse
-from .events import FileJob, NeedsWriter
+from .events import EVENTS_IN_FLIGHT, FileJob, NeedsWriter
 from .reading import read_file
 
-QUEUE_BATCHES = 16  # batches in flight: enough to go on through a commit of the writer (~0.3 s)
 POLL_SECONDS = 1.0
 
 
@@ -39,17 +38,11 @@ class _Orphaned(Exception):
     """The main process is gone (killed): the worker ends too."""
 
 
-class _Abandoned(Exception):
-    """The writer gave up on the job while the worker waited for it."""
-
-
 class _JobDone:
     """The last event of every job that did not fail."""
 
 
-# Tokens on the task queue besides jobs: the writer applied a container's member
-# (the worker may read the next one), or it gave up on the job.
-_RESUME = "resume"
+# A token on the task queue besides jobs: the writer gave up on the job.
 _ABANDON = "abandon"
 
 
@@ -70,10 +63,6 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
         data = pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
         wait(lambda: events.put(data, timeout=POLL_SECONDS))
 
-    def wait_for_writer() -> None:
-        if wait(lambda: tasks.get(timeout=POLL_SECONDS)) != _RESUME:
-            raise _Abandoned
-
     # Ctrl-C reaches the whole process group: the main process decides what
     # stops, and ends this one; SIGTERM ends it at once (a fork keeps the
     # handlers of the main process, which raise instead).
@@ -83,7 +72,7 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
     stored: dict[str, str | None] = {}  # runs of the file before, maybe being committed
     try:
         while (task := wait(lambda: tasks.get(timeout=POLL_SECONDS))) is not None:
-            if task in (_RESUME, _ABANDON):
+            if task == _ABANDON:
                 continue  # meant for a job that has ended
             job = cast(FileJob, task)
             runs: dict[str, str | None] = {}
@@ -91,14 +80,11 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
             stored = {}
             try:
                 with warehouse.storing(job.display):  # the warehouse unreadable: one clear error
-                    read_file(job, warehouse, emit, in_worker=True, wait=wait_for_writer,
-                              seen_runs=seen)
+                    read_file(job, warehouse, emit, in_worker=True, seen_runs=seen)
                 stored = runs
                 emit(_JobDone())
             except (WarehouseError, NeedsWriter) as error:
                 emit(_Failed(error))
-            except _Abandoned:
-                emit(_JobDone())
             except _Orphaned:
                 raise
             except BaseException as error:  # reported in the main process, with its traceback
@@ -116,7 +102,7 @@ class MappingWorker:
         methods = multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self.tasks: multiprocessing.Queue = context.Queue()
-        self.events: multiprocessing.Queue = context.Queue(QUEUE_BATCHES)
+        self.events: multiprocessing.Queue = context.Queue(EVENTS_IN_FLIGHT)
         self.process = context.Process(target=_serve, args=(db_path, self.tasks, self.events),
                                        name="warehouse-mapper", daemon=True)
         self.process.start()
@@ -151,10 +137,6 @@ class MappingWorker:
                 while not finished:
                     finished = isinstance(self._next(), (_JobDone, _Failed))
             raise
-
-    def resume(self) -> None:
-        """The writer applied a container's member: the worker may read the next."""
-        self.tasks.put(_RESUME)
 
     def _next(self) -> object:
         while True:
