@@ -70,7 +70,9 @@ class TreeMemory(threading.Thread):
 
 def timed_child(command: list[str]) -> dict[str, Any]:
     """Run a child process: its wall and CPU seconds (with the worker it waited for),
-    its peak RSS and that of all its processes together."""
+    its peak RSS and that of all its processes together (``peak_rss_mb`` may count
+    this process's pages, shared with the child until it execs: the sampled
+    ``peak_rss_all_mb`` does not)."""
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     sampler = TreeMemory(child.pid)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..access.parquet import MISSING, available
-from .measure import generate, timed_build
+from .measure import TreeMemory, generate, timed_build
 
 
 def bench_parquet(workdir: Path, runs: int, repeat: int = 2) -> dict[str, Any]:
@@ -63,14 +63,19 @@ def timed_export(db: Path, out: Path) -> dict[str, Any]:
     with open(log, "w") as stdout:
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=stdout)
-        _, status, usage = os.wait4(child.pid, 0)
+        # sampled, not the rusage's maximum: a child forked from this process
+        # counts this process's pages until it execs
+        sampler = TreeMemory(child.pid)
+        sampler.start()
+        _, status, _ = os.wait4(child.pid, 0)
+        sampler.stopped.set()
         seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"export failed: {' '.join(command)}")
     rows = sum(int(line.rsplit(": ", 1)[1].split()[0]) for line in log.read_text().splitlines())
     written = sum(path.stat().st_size for path in out.rglob("*.parquet"))
     return {"rows": rows, "seconds": round(seconds, 2), "written_mb": round(written / 1e6, 1),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+            "peak_rss_mb": round(sampler.peak / 2**20)}
 
 
 def report(result: dict[str, Any]) -> str:
