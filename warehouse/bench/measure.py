@@ -68,13 +68,13 @@ class TreeMemory(threading.Thread):
             self.peak = max(self.peak, _tree_rss(self.pid))
 
 
-def timed_child(command: list[str]) -> dict[str, Any]:
+def timed_child(command: list[str], stdout: Any = subprocess.DEVNULL) -> dict[str, Any]:
     """Run a child process: its wall and CPU seconds (with the worker it waited for),
     its peak RSS and that of all its processes together (``peak_rss_mb`` may count
     this process's pages, shared with the child until it execs: the sampled
     ``peak_rss_all_mb`` does not)."""
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen(command, stdout=stdout)
     sampler = TreeMemory(child.pid)
     sampler.start()
     _, status, usage = os.wait4(child.pid, 0)

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from ..access.parquet import MISSING, available
-from .measure import TreeMemory, generate, timed_build
+from .measure import generate, timed_build, timed_child
 
 
 def bench_parquet(workdir: Path, runs: int, repeat: int = 2) -> dict[str, Any]:
@@ -61,21 +58,13 @@ def timed_export(db: Path, out: Path) -> dict[str, Any]:
     command = [sys.executable, "-m", "warehouse.cli", "export", "--db", str(db), "--out", str(out),
                "--format", "parquet"]
     with open(log, "w") as stdout:
-        started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=stdout)
-        # sampled, not the rusage's maximum: a child forked from this process
-        # counts this process's pages until it execs
-        sampler = TreeMemory(child.pid)
-        sampler.start()
-        _, status, _ = os.wait4(child.pid, 0)
-        sampler.stopped.set()
-        seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"export failed: {' '.join(command)}")
+        # the sampled peak: rusage's maximum counts this process's pages, as the child
+        # is forked from it
+        measured = timed_child(command, stdout)
     rows = sum(int(line.rsplit(": ", 1)[1].split()[0]) for line in log.read_text().splitlines())
     written = sum(path.stat().st_size for path in out.rglob("*.parquet"))
-    return {"rows": rows, "seconds": round(seconds, 2), "written_mb": round(written / 1e6, 1),
-            "peak_rss_mb": round(sampler.peak / 2**20)}
+    return {"rows": rows, "seconds": round(measured["seconds"], 2),
+            "written_mb": round(written / 1e6, 1), "peak_rss_mb": round(measured["peak_rss_all_mb"])}
 
 
 def report(result: dict[str, Any]) -> str:
