@@ -22,6 +22,15 @@ from warehouse.store.lock import BuildLock, lock_path
 from warehouse.store.signals import deferred
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """Ctrl-C as in a terminal, even where these tests run in the background of a
+    script (which starts them with SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("signals") / "raw"
@@ -29,9 +38,11 @@ def raw(tmp_path_factory) -> Path:
     return folder
 
 
-def start(db: Path, raw: Path) -> subprocess.Popen:
+def start(db: Path, raw: Path, sigint: object = signal.SIG_DFL) -> subprocess.Popen:
+    """A build in a child process, started with SIGINT handled as ``sigint``."""
     return subprocess.Popen([sys.executable, "-m", "warehouse.cli", "build", "--db", str(db),
-                             "-q", str(raw)], stderr=subprocess.PIPE, text=True)
+                             "-q", str(raw)], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
 
 
 def loaded(db: Path) -> int:
@@ -96,6 +107,21 @@ def test_a_signal_mid_build(raw: Path, tmp_path: Path, signum: int, code: int) -
     again = subprocess.run([sys.executable, "-m", "warehouse.cli", "build", "--db", str(db), "-q",
                             str(raw)], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT simulation_run_id) FROM run"
+                           ).fetchone() == (1200, 1200)
+
+
+def test_a_build_started_with_ctrl_c_ignored_outlives_it(raw: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.sqlite"
+    child = start(db, raw, sigint=signal.SIG_IGN)  # as `warehouse build … &` in a script
+    deadline = time.monotonic() + 120
+    while loaded(db) < 2 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert child.poll() is None, "the build ended before the signal: make the input larger"
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 0, stderr
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT count(*), count(DISTINCT simulation_run_id) FROM run"
                            ).fetchone() == (1200, 1200)

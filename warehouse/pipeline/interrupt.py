@@ -30,11 +30,14 @@ class Interrupted(KeyboardInterrupt):
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
     """Within: SIGTERM stops like Ctrl-C, and once stopping, further signals are
-    ignored so that the clean-up (rollback, worker, lock) runs to its end."""
+    ignored so that the clean-up (rollback, worker, lock) runs to its end. A signal
+    ignored when the build started stays ignored: a script that started it in the
+    background (``warehouse build … &``) asked for it to outlive a Ctrl-C."""
     if not hasattr(signal, "SIGTERM"):
         yield
         return
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: handler for signum in (signal.SIGINT, signal.SIGTERM)
+                if (handler := signal.getsignal(signum)) != signal.SIG_IGN}
 
     def stop(signum: int, frame: object) -> None:
         for each in previous:
