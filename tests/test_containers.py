@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -378,6 +379,39 @@ def test_a_bad_tar_header_checksum_is_an_error_at_its_offset(tmp_path):
     result = run_build("--db", str(db), str(tar))
     assert result.exit_code == 1
     assert f"{tar}@{second}: bad tar header checksum" in result.output
+    assert rows(db, "SELECT path FROM source") == [(f"{tar}!node3/part0.json",)]
+
+
+@pytest.mark.parametrize("size", ["pax -1", "pax abc", "base-256 -1"])
+def test_a_bad_member_size_is_an_error_at_its_offset_never_a_hang(tmp_path, size):
+    members = three_members(tmp_path)
+    tar = tmp_path / "node3.tar"
+    if size.startswith("pax"):
+        with tarfile.open(tar, "w", format=tarfile.PAX_FORMAT) as out:
+            for k, (name, data) in enumerate(members):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                if k == 1:
+                    info.pax_headers = {"size": size.split()[1]}
+                out.addfile(info, io.BytesIO(data))
+        bad = f"bad size '{size.split()[1]}' in a pax header"
+    else:  # GNU's base-256 size field, negative
+        python_tar(tar, members, tar_format=tarfile.GNU_FORMAT)
+        data = bytearray(tar.read_bytes())
+        header = 512 + (len(members[0][1]) + 511) // 512 * 512
+        data[header + 124: header + 136] = b"\xff" * 12
+        data[header + 148: header + 156] = b" " * 8
+        data[header + 148: header + 155] = b"%06o\x00" % sum(data[header: header + 512])
+        tar.write_bytes(bytes(data))
+        bad = "bad size"
+    db = tmp_path / "w.sqlite"
+    # a process of its own, with a time limit: a negative size once looped forever
+    result = subprocess.run([sys.executable, "-m", "warehouse.cli", "build", "-q", "--db",
+                             str(db), str(tar)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    second = 512 + (len(members[0][1]) + 511) // 512 * 512  # the second member's first header
+    assert result.stderr.startswith(f"{tar}@{second}: {bad}"), result.stderr
+    assert "Traceback" not in result.stderr
     assert rows(db, "SELECT path FROM source") == [(f"{tar}!node3/part0.json",)]
 
 

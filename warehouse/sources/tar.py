@@ -127,12 +127,28 @@ class TarReader:
         self.position += BLOCK
         return block
 
+    def _size(self, field: bytes, offset: int) -> int:
+        try:
+            size = _number(field)
+        except ValueError:
+            size = -1
+        if size < 0:  # a negative size would never be read to its end
+            raise self.error(f"bad size {field!r} in a tar header: the archive is damaged here",
+                             offset)
+        return size
+
+    def _pax_size(self, text: str, offset: int) -> int:
+        if not (text.isascii() and text.isdigit()):
+            raise self.error(f"bad size {text!r} in a pax header: the archive is damaged here",
+                             offset)
+        return int(text)
+
     def _skip_rest(self) -> None:
         """Skip what the consumer left of the current member, and its padding."""
         current = self._current
         self._current = None
         if current is not None:
-            while current.remaining:
+            while current.remaining > 0:
                 current.read(min(current.remaining, 1 << 20))
         pad = -self.position % BLOCK
         if pad:
@@ -172,7 +188,7 @@ class TarReader:
             first = offset if header_offset is None else header_offset
             header_offset = first
             flag = block[156:157]
-            size = _number(block[124:136])
+            size = self._size(block[124:136], offset)
             if flag in (b"x", b"g"):
                 records = _pax_records(self._read_payload(size, "a pax header"), self, offset)
                 if flag == b"x":
@@ -184,7 +200,7 @@ class TarReader:
                     long_name = _text(payload)
                 continue
             name = pax.get("path") or long_name or _joined_name(block)
-            size = int(pax["size"]) if "size" in pax else size
+            size = self._pax_size(pax["size"], first) if "size" in pax else size
             kind = KINDS.get(flag, f"unsupported (type {flag.decode('latin-1')!r})")
             member = TarMember(name, size, kind, first)
             pax, long_name, header_offset = {}, None, None
