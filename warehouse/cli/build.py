@@ -116,8 +116,9 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
                 progress.close()
             _fail(db_path, error, verbose)
     progress.close()
-    for outcome in summary.failed:
-        click.echo(str(outcome.error), err=True)
+    # damage inside a member is the member's failure and its container's: said once
+    for message in dict.fromkeys(str(outcome.error) for outcome in summary.failed):
+        click.echo(message, err=True)
     for outcome in summary.salvaged:
         for damage in outcome.errors:
             click.echo(f"{damage} (left out, the rest of the file loaded)", err=True)

@@ -57,9 +57,7 @@ class _MemberBytes(io.RawIOBase):
         except WarehouseError as error:  # a tar cut short: located in the container
             self.broken = error
             raise
-        except ZIP_ERRORS as error:
-            raise WarehouseError(f"damaged zip member: {error}", salvageable=False) from None
-        except DECOMPRESSION_ERRORS as error:
+        except ZIP_ERRORS + DECOMPRESSION_ERRORS as error:
             if self.container.kind != "tar":  # a zip member, or a copy: the member's own
                 raise WarehouseError(f"damaged zip member: {error}", salvageable=False) from None
             self.broken = damaged(error, self.container.display, self.container.opened)
