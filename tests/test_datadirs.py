@@ -160,6 +160,28 @@ def test_building_again_loads_nothing_and_a_copy_elsewhere_nothing_twice(experim
         "known", "known", "metadata", "metadata"]
 
 
+def test_a_tarred_copy_known_from_a_loose_directory_loads_again_when_that_one_is_replaced(
+        tmp_path):
+    runs, timings = documents(0, 4)
+    raw = tmp_path / "raw"
+    write_mmapv1(raw / "node2", runs, timings)
+    with tarfile.open(tmp_path / "node2.tar", "w") as tar:
+        tar.add(raw / "node2", "node2")
+    db = tmp_path / "w.sqlite"
+    assert build(db, [raw], jobs=1).ok
+    assert build(db, [tmp_path / "node2.tar"], jobs=1).ok  # its collections: known
+    # the ledger says which source holds what the tar's copy holds …
+    assert rows(db, "SELECT m.status, s.path FROM container_member AS m JOIN source AS s "
+                    "USING (source_id) JOIN container AS c USING (container_id) "
+                    "WHERE c.path LIKE '%.tar' AND m.member LIKE '%mixture_model_stats'") == [
+        ("known", f"{raw}/node2!{DB}.mixture_model_stats")]
+    write_mmapv1(raw / "node2", *documents(100, 4))  # … so replacing that source …
+    assert build(db, [raw], replace=True, jobs=1).ok
+    assert build(db, [raw, tmp_path / "node2.tar"], jobs=1).ok  # … reopens the tar
+    ids = ", ".join(repr(run["simulation_run_id"]) for run in runs)
+    assert rows(db, f"SELECT count(*) FROM run WHERE simulation_run_id IN ({ids})") == [(4,)]
+
+
 def test_an_unclean_copy_is_said_and_loads_what_the_files_hold(tmp_path):
     runs, timings = documents(0, 5)
     write_mmapv1(tmp_path / "raw" / "node4", runs, timings, unclean=True)

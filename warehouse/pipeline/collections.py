@@ -77,7 +77,7 @@ def settled(warehouse: Warehouse, directory: tuple[int, str] | None, collection:
     other = warehouse.loaded_source(identity[1], identity[0])
     if other is not None:
         return MemberDone(display, key, "known", f"same content as {other[1]}, already loaded",
-                          None, identity)
+                          None, identity, int(other[0]))
     return None
 
 

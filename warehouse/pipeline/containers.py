@@ -234,7 +234,7 @@ class ContainerWriter:
             self.warehouse.record_failure(event.display, size or 0, sha256 or "",
                                           outcome.node, str(event.error))
         if event.status != "skipped":  # skipped: already recorded by an earlier build
-            self._record(event.member, size, sha256, event.status,
+            self._record(event.member, size, sha256, event.status, event.source_id,
                          note=str(event.error) if event.error else event.note)
 
     def companion(self, event: CompanionLate) -> None:

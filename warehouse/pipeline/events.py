@@ -112,6 +112,7 @@ class MemberDone:
     note: str = ""
     error: WarehouseError | None = None
     identity: tuple[int, str] | None = None  # (size, sha256), where it was read
+    source_id: int | None = None  # known: the source that loaded the same content
 
 
 @dataclass
