@@ -217,15 +217,56 @@ def test_export_csv_files_inside_a_tar_load_in_the_writing_process(tmp_path, mon
     first = tmp_path / "first.sqlite"
     assert build(first, [raw]).ok
     export(first, tmp_path / "csv", "eq")
-    tar = python_tar(tmp_path / "csvs.tar.bz2", tree_members(tmp_path / "csv"), "w:bz2")
+    with open_writer(tmp_path / "other.json", "none") as fh:  # read by the worker first
+        write_json_lines(fh, list(generate(5, seed=9, start=100)), "3.x")
+    tar = python_tar(tmp_path / "csvs.tar.bz2", [("a/other.json", (tmp_path / "other.json")
+                                                  .read_bytes())] + tree_members(tmp_path / "csv"),
+                     "w:bz2")
     monkeypatch.setattr(build_module, "PARALLEL_MIN_BYTES", 0)  # the worker meets CSV members
     db = tmp_path / "w.sqlite"
     summary = build(db, [tar], jobs=2)
     assert summary.ok, [str(f.error) for f in summary.failed]
     assert summary.parallel
+    # read again here from the first CSV member on: each member said once, as loaded
+    members = [(f.status, f.path.rsplit("!", 1)[1]) for f in summary.files[:-1]]
+    assert members == [("loaded", "a/other.json")] + [
+        ("loaded", f"csv/eq-{name}-data.csv")
+        for name in ("population", "sampled", "simulation", "tasampled")]
+    other = tmp_path / "other.sqlite"
+    assert build(other, [tmp_path / "other.json"]).ok
     for view in VIEWS:
-        assert rows(db, f"SELECT count(*) FROM {view}") == rows(first, f"SELECT count(*) FROM {view}")
+        count = f"SELECT count(*) FROM {view}"
+        assert rows(db, count)[0][0] == rows(first, count)[0][0] + rows(other, count)[0][0]
     assert rows(db, "SELECT count(*) FROM source WHERE format LIKE 'csv-%'") == [(4,)]
+
+
+def test_a_member_the_writer_refuses_fails_alone_with_two_cores_as_with_one(tmp_path,
+                                                                            monkeypatch):
+    from bson import Decimal128
+
+    from warehouse.demo import make_timing, timing_rng
+
+    runs = list(generate(6, seed=5))
+    timings = [make_timing(run, timing_rng(5, i)) for i, run in enumerate(runs)]
+    timings[1]["elapsed_time"] = Decimal128("1234.5")  # no SQLite type stores it
+    node = tmp_path / "node3"
+    dumpwriter.write_collection(node / "dump", "db", "simulation_timing", timings, "none")
+    dumpwriter.write_collection(node / "dump", "db", "mixture_model_stats", runs, "none")
+    bad, good = (f"node3/dump/db/{name}.bson" for name in ("simulation_timing",
+                                                           "mixture_model_stats"))
+    tar = python_tar(tmp_path / "node3.tar", [(name, (tmp_path / name).read_bytes())
+                                              for name in (bad, good)])
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_BYTES", 0)
+    for jobs in (1, 2):
+        db = tmp_path / f"w{jobs}.sqlite"
+        summary = build(db, [tar], jobs=jobs)
+        assert summary.parallel == (jobs == 2)
+        assert [(f.status, f.path) for f in summary.files] == [
+            ("failed", f"{tar}!{bad}"), ("loaded", f"{tar}!{good}"), ("incomplete", str(tar))]
+        assert "a value SQLite cannot store" in str(summary.files[0].error)
+        assert rows(db, "SELECT count(*) FROM run") == [(6,)]
+        assert rows(db, "SELECT member, status FROM container_member ORDER BY member") == [
+            (good, "loaded"), (bad, "failed")]
 
 
 def test_nested_containers_and_compressed_members(tmp_path, loose):

@@ -112,16 +112,29 @@ def _job(warehouse: Warehouse, source: SourceFile, node: str | None, max_documen
 
 
 def _read(warehouse: Warehouse, job: FileJob, writer: "ContainerWriter", worker: Any) -> None:
-    """The container's events, from the worker where there is one; members only the
-    writing process can load (CSV files) make it read the container here instead,
+    """The container's events, from the worker where there is one. A member only the
+    writing process can load (CSV files), or one the writer refused (the worker read
+    on past it, counting its runs as stored), makes it read the container here instead,
     skipping the members the worker's pass already settled."""
     if worker is not None and not warehouse.has_csv_only_runs():
-        if through_worker(worker, job, writer):
-            return
+        try:
+            if through_worker(worker, job, writer):
+                return
+        except MemberRefused:
+            pass
         warehouse.rollback()
+        writer.read_again()
         job = replace(job, source_id=warehouse.next_source_id(),
                       ids=profile.new_ids(warehouse.next_key))
     read_file(job, warehouse, writer)
+
+
+class MemberRefused(WarehouseError):
+    """A member's rows the writer could not store (read here, it fails alone)."""
+
+    @classmethod
+    def of(cls, error: WarehouseError) -> "MemberRefused":
+        return cls(error.message, error.path, error.line, error.offset, error.salvageable)
 
 
 def container_row(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome, size: int,
@@ -168,18 +181,20 @@ class ContainerWriter:
         self.outcomes: list[FileOutcome] = []
         self.member: _MemberWriter | None = None
         self.position = 0  # bytes of the container reported to the progress bar
-        self.error: WarehouseError | None = None
+        self.settled: set[str] = set()  # members settled before the container was read again
 
     def __call__(self, event: object) -> None:
-        if isinstance(event, (Opened, Batch)):
+        if isinstance(event, (Opened, Batch, Finished)):
             assert self.member is not None
-            self.member(event)
+            try:
+                self.member(event)
+            except WarehouseFileError:
+                raise
+            except WarehouseError as error:
+                raise MemberRefused.of(error) from None
             self.position = self.member.bytes_reported
-        elif isinstance(event, Finished):
-            assert self.member is not None
-            self.member(event)
-            self.position = self.member.bytes_reported
-            self.member = None
+            if isinstance(event, Finished):
+                self.member = None
         elif isinstance(event, MemberStarted):
             self.started(event)
         elif isinstance(event, MemberDone):
@@ -215,8 +230,18 @@ class ContainerWriter:
         self.member.key = event.member
         self.member.note = event.note
 
+    def read_again(self) -> None:
+        """The container is read again from its start: the member left open is rolled
+        back (the caller's rollback) and forgotten; those settled stay as they are."""
+        if self.member is not None:
+            self.outcomes.remove(self.member.outcome)
+            self.member = None
+        self.settled = {outcome.path for outcome in self.outcomes}
+
     def done(self, event: MemberDone) -> None:
         """A member that loads nothing (or failed while it loaded: roll it back)."""
+        if event.status == "skipped" and event.display in self.settled:
+            return  # settled by the first pass of this same build, and said then
         if self.member is not None and self.member.outcome.path == event.display:
             self.warehouse.rollback()
             outcome = self.member.outcome

@@ -84,8 +84,9 @@ class ContainerReader:
     the runs of the members read so far count as stored (``_seen``), as long
     as the writer may not have applied them yet (the events in flight between
     the processes); past that, the warehouse itself says which runs it holds.
-    A member that fails here is not counted; one the writer fails fails the
-    container, which the next build reads again.
+    A member that fails here is not counted; one the writer refuses makes the
+    writer read the container again itself (``containers._read``), where that
+    member fails alone.
     """
 
     def __init__(self, job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool,
