@@ -176,3 +176,50 @@ def test_ctrl_c_while_moving_a_local_copy_into_place(raw: Path, tmp_path: Path,
     with sqlite3.connect(db) as con:  # the move finished: what the message counts is there
         assert con.execute("SELECT count(*) FROM source").fetchone() == (2,)
     assert sorted(p.name for p in share.iterdir()) == ["w.sqlite"]
+
+
+class _Zeros:
+    """``size`` zero bytes, read as a file: a preallocated MMAPv1 data file."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        self.left -= n
+        return bytes(n)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_worker_copies_a_data_directory_leaves_no_copy(
+        tmp_path: Path, signum: int) -> None:
+    import tarfile
+
+    from warehouse.demo import generate
+    from warehouse.demo.mmapv1_writer import CollectionSpec, write_mmapv1_dir
+
+    db_name = "equifinality-3_samples_raw"
+    write_mmapv1_dir(tmp_path / "node1", {db_name: [CollectionSpec("mixture_model_stats",
+                                                                   list(generate(4, seed=1)))]})
+    tar = tmp_path / "node1.tar"
+    with tarfile.open(tar, "w") as out:
+        out.add(tmp_path / "node1", "node1")
+        info = tarfile.TarInfo(f"node1/{db_name}.5")  # copied to a temporary folder: slow
+        info.size = 512 << 20
+        out.addfile(info, _Zeros(info.size))  # type: ignore[arg-type]
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "warehouse.cli", "build", "--db", str(tmp_path / "w.sqlite"), "-q",
+         str(tar)], stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(temporary)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not any(temporary.glob("warehouse-spool-*")) and time.monotonic() < deadline:
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.01)
+    assert children(child.pid), "the copy is the worker's: there must be one"
+    child.send_signal(signum)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 128 + signum, stderr
+    time.sleep(0.5)  # the worker's own exit, after the main process's
+    assert list(temporary.iterdir()) == []

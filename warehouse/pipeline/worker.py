@@ -38,6 +38,15 @@ class _Orphaned(Exception):
     """The main process is gone (killed): the worker ends too."""
 
 
+class _Ended(BaseException):
+    """SIGTERM from the main process (the build stops): what the worker holds is let go
+    on the way out (a data directory's files copied to a temporary folder)."""
+
+
+def _end(signum: int, frame: object) -> None:
+    raise _Ended
+
+
 class _JobDone:
     """The last event of every job that did not fail."""
 
@@ -64,10 +73,10 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
         wait(lambda: events.put(data, timeout=POLL_SECONDS))
 
     # Ctrl-C reaches the whole process group: the main process decides what
-    # stops, and ends this one; SIGTERM ends it at once (a fork keeps the
-    # handlers of the main process, which raise instead).
+    # stops, and ends this one with SIGTERM (a fork keeps the handlers of the
+    # main process, which would report an interrupted build).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _end)
     warehouse = Warehouse(db_path, read_only=True)
     stored: dict[str, str | None] = {}  # runs of the file before, maybe being committed
     try:
@@ -85,12 +94,14 @@ def _serve(db_path: Path, tasks: multiprocessing.Queue, events: multiprocessing.
                 emit(_JobDone())
             except (WarehouseError, NeedsWriter) as error:
                 emit(_Failed(error))
-            except _Orphaned:
+            except (_Orphaned, _Ended):
                 raise
             except BaseException as error:  # reported in the main process, with its traceback
                 emit(_Failed(RuntimeError(f"worker: {error!r}"), traceback.format_exc()))
     except _Orphaned:
         os._exit(1)
+    except _Ended:
+        os._exit(128 + signal.SIGTERM)
 
 
 class MappingWorker:
