@@ -587,3 +587,30 @@ def test_the_node_of_a_container(tmp_path):
     assert build(other, [tmp_path / "raw"], node="n9").ok
     assert rows(other, "SELECT DISTINCT node FROM run") == [("n9",)]
     assert rows(other, "SELECT DISTINCT node FROM container") == [("n9",)]
+
+
+@pytest.mark.skipif(not (HAS_TAR and HAS_ZIP), reason="the tar or zip program is not installed")
+def test_preallocated_data_files_are_no_decompression_bomb(tmp_path, monkeypatch):
+    from warehouse.demo.mmapv1_writer import CollectionSpec, write_mmapv1_dir
+    from warehouse.sources import compression, zip as zip_module
+
+    # MMAPv1 preallocates its data files (64 and 128 MiB here, nearly all zeros): they
+    # compress beyond the ratio, which a ratio of 10 shows without GBs of test files
+    monkeypatch.setattr(compression, "MAX_RATIO", 10)
+    monkeypatch.setattr(zip_module, "MAX_RATIO", 10)
+    runs = list(generate(5, seed=4))
+    write_mmapv1_dir(tmp_path / "node1" / "data", {DB: [CollectionSpec("mixture_model_stats",
+                                                                        runs)]})
+    (tmp_path / "node2").mkdir()
+    (tmp_path / "node2" / "zeros.json").write_bytes(bytes(32 << 20))  # no data file: a bomb
+    for node in ("node1", "node2"):
+        subprocess.run(["tar", "-czf", f"{node}.tar.gz", node], cwd=tmp_path, check=True)
+        subprocess.run(["zip", "-qr", f"{node}.zip", node], cwd=tmp_path, check=True)
+    for suffix in ("tar.gz", "zip"):
+        db = tmp_path / f"{suffix}.sqlite"
+        summary = build(db, [tmp_path / f"node1.{suffix}", tmp_path / f"node2.{suffix}"],
+                        jobs=1)
+        assert rows(db, "SELECT count(*) FROM run") == [(5,)], suffix
+        bombs = {f.path: str(f.error) for f in summary.failed if f.error is not None}
+        assert all(path.startswith(f"{tmp_path}/node2.{suffix}") for path in bombs), bombs
+        assert any("a decompression bomb?" in error for error in bombs.values()), bombs

@@ -26,6 +26,7 @@ from ..errors import WarehouseError
 from ..formats.dbpath import looks_like_data_file, read_data_directory
 from ..formats.dumpdir import MAX_METADATA, is_bson_name, is_companion
 from ..sources import DECOMPRESSION_ERRORS, OpenedSource, open_stream
+from ..sources.compression import RatioGuard
 from ..sources.containers import HEAD, Member, Spool, container_kind, tar_members, zip_members
 from ..sources.zip import ZIP_ERRORS
 from ..store import Warehouse
@@ -70,11 +71,23 @@ class _MemberBytes(io.RawIOBase):
 class _Container:
     """One container being read (the top one, or one inside it)."""
 
-    def __init__(self, kind: str, display: str, opened: OpenedSource, prefix: str) -> None:
+    def __init__(self, kind: str, display: str, opened: OpenedSource, prefix: str,
+                 outer: "_Container | None" = None) -> None:
         self.kind = kind
         self.display = display  # as messages name it
         self.opened = opened  # its decompressed stream
         self.prefix = prefix  # of its members' keys in the top container ("inner.tar!")
+        self.outer = outer  # the container it is a member of
+
+    def allow(self, size: int) -> None:
+        """A member of this size is read as stored, its size bounded otherwise: not held
+        against the decompression ratio of this container, nor of those holding it."""
+        container: _Container | None = self
+        while container is not None:
+            guard = getattr(container.opened.stream, "raw", None)
+            if isinstance(guard, RatioGuard):
+                guard.allow(size)
+            container = container.outer
 
 
 class ContainerReader:
@@ -192,7 +205,7 @@ class ContainerReader:
             with opening as (opened, data):
                 nested = container_kind(opened.stream.peek(HEAD)[:HEAD])  # type: ignore[attr-defined]
                 if nested is not None:
-                    self.nested(nested, display, opened, key)
+                    self.nested(nested, display, opened, key, container)
                     return
                 self.next_source_id += 1
                 self.emit(MemberStarted(job, key, member.size))
@@ -214,10 +227,12 @@ class ContainerReader:
         """A file of a MongoDB data directory: copied as stored, read once the container is."""
         self.spool = self.spool or Spool()
         spooled = self.spooled = self.spooled or SpooledData(self.spool.folder)
-        opening = _OpenedMember(container, member, key, display, decompress=False)
+        opening = _OpenedMember(container, member, key, display, as_stored=True)
         try:
+            self.spool.make_room(member.size)
+            container.allow(member.size)  # preallocated data files: zeros
             with opening as (opened, data):
-                self.spool.copy(opened.stream, key, member.size, spooled.path_of(key))
+                self.spool.copy(opened.stream, key, target=spooled.path_of(key))
                 spooled.add(key, _identity(opened, data))
         except WarehouseError as error:
             self._failed(opening, error)
@@ -282,10 +297,11 @@ class ContainerReader:
         else:
             self._read_whole(runs)
 
-    def nested(self, kind: str, display: str, opened: OpenedSource, key: str) -> None:
+    def nested(self, kind: str, display: str, opened: OpenedSource, key: str,
+               container: _Container) -> None:
         """A container inside this one: its members are read in turn."""
         self.emit(ContainerStarted(kind, opened.compression, key))
-        inner = _Container(kind, display, opened, key + "!")
+        inner = _Container(kind, display, opened, key + "!", container)
         self.members(inner, self._entries(inner))
         self.emit(ContainerFinished(None, _identity(opened), key))
 
@@ -297,19 +313,19 @@ class _OpenedMember:
     """``with``: a member's stream, decompressed by its own magic, hashed as stored."""
 
     def __init__(self, container: _Container, member: Member, key: str, display: str,
-                 decompress: bool = True) -> None:
+                 as_stored: bool = False) -> None:
         self.container, self.member, self.key, self.display = container, member, key, display
-        self.decompress = decompress
+        self.as_stored = as_stored  # copied as stored, to a spool that has room for it
         self.data: _MemberBytes | None = None
 
     def __enter__(self) -> tuple[OpenedSource, _MemberBytes]:
         assert self.member.open is not None
         try:
-            raw = self.member.open()
+            raw = self.member.open(bounded=self.as_stored)
         except WarehouseError as error:
             raise error.located(self.display) from None
         self.data = _MemberBytes(raw, self.container, self.key)
-        self.opened = open_stream(self.data, hashed=True, decompress=self.decompress)
+        self.opened = open_stream(self.data, hashed=True, decompress=not self.as_stored)
         return self.opened, self.data
 
     def __exit__(self, *exc: object) -> None:

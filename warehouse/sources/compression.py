@@ -78,6 +78,13 @@ class RatioGuard(io.RawIOBase):
         self._raw = raw
         self._compression = compression
         self.produced = 0
+        self.allowed = 0  # bytes bounded otherwise, not held against the ratio
+
+    def allow(self, size: int) -> None:
+        """Bytes about to be read whose size is bounded by other means (a container's
+        member of declared size, copied once the disk is found to have room for it):
+        a database's preallocated files are zeros, which compress beyond any ratio."""
+        self.allowed += size
 
     def readable(self) -> bool:
         return True
@@ -87,7 +94,7 @@ class RatioGuard(io.RawIOBase):
         # it had decompressed, which a salvaging build can still keep.
         n = self._inner.readinto(memoryview(buffer)[:GUARD_CHUNK])
         self.produced += n
-        if self.produced > MAX_RATIO * max(self._raw.bytes_read, 1 << 20):
+        if self.produced - self.allowed > MAX_RATIO * max(self._raw.bytes_read, 1 << 20):
             raise WarehouseError(
                 f"{self._compression} stream expands more than {MAX_RATIO} times "
                 f"({self.produced} bytes from {self._raw.bytes_read}): a decompression bomb?",

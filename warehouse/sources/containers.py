@@ -48,7 +48,8 @@ class Member:
     kind: str  # file, directory, symbolic link, hard link, …
     offset: int  # of its header in the container
     problem: str | None = None  # why it is not read (unsafe), else None
-    open: Callable[[], Any] | None = None  # its bytes, for a file without a problem
+    # its bytes, for a file without a problem; open(bounded=True): see RatioGuard.allow
+    open: Callable[..., Any] | None = None
 
 
 def problem_of(name: str, kind: str) -> str | None:
@@ -70,8 +71,8 @@ def tar_members(stream: Any, display: str) -> Iterator[Member]:
         yield Member(entry.name, entry.size, entry.kind, entry.offset, problem, opener)
 
 
-def _itself(data: Any) -> Any:
-    return data
+def _itself(data: Any, bounded: bool = False) -> Any:
+    return data  # a tar member's bytes are bounded by its header's size
 
 
 def zip_members(file: BinaryIO, display: str) -> Iterator[Member]:
@@ -92,15 +93,16 @@ class Spool:
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="warehouse-spool-"))
 
-    def copy(self, stream: Any, name: str, size: int | None = None,
-             target: Path | None = None) -> Path:
+    def make_room(self, size: int) -> None:
+        """Fail unless the spool's disk has room for ``size`` more bytes."""
+        free = shutil.disk_usage(self.folder).free
+        if size > free:
+            raise WarehouseError(f"needs {size} bytes of temporary space in {self.folder}, "
+                                 f"{free} free: set TMPDIR to a larger disk")
+
+    def copy(self, stream: Any, name: str, target: Path | None = None) -> Path:
         """``stream`` to a file of the spool: ``target`` (inside the spool), or a new
         file (``name`` only picks a safe file name)."""
-        if size is not None:
-            free = shutil.disk_usage(self.folder).free
-            if size > free:
-                raise WarehouseError(f"needs {size} bytes of temporary space in {self.folder}, "
-                                     f"{free} free: set TMPDIR to a larger disk")
         if target is None:
             target = self.folder / f"{len(os.listdir(self.folder))}-{Path(name).name or 'member'}"
         target.parent.mkdir(parents=True, exist_ok=True)

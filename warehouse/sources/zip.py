@@ -84,10 +84,11 @@ class ZipReader:
         for info in self.zip.infolist():
             yield ZipMember(info.filename, info.file_size, _kind(info), info.header_offset, info)
 
-    def open(self, member: ZipMember) -> BinaryIO:
-        """A member's bytes, decompressed by zip; its CRC is checked at its end."""
+    def open(self, member: ZipMember, bounded: bool = False) -> BinaryIO:
+        """A member's bytes, decompressed by zip; its CRC is checked at its end.
+        ``bounded``: the caller bounds its size otherwise (see RatioGuard.allow)."""
         info = member.info
-        if info.file_size > MAX_RATIO * max(info.compress_size, 1 << 20):
+        if not bounded and info.file_size > MAX_RATIO * max(info.compress_size, 1 << 20):
             raise WarehouseError(
                 f"declares {info.file_size} bytes from {info.compress_size}: "
                 "a decompression bomb?", offset=0, salvageable=False)
