@@ -414,6 +414,21 @@ def test_a_cut_tar_gz_keeps_the_members_read_whole_before_the_cut(tmp_path, comp
     assert rows(db, "SELECT complete FROM container") == [(0,)]
 
 
+def test_an_intact_copy_fetched_again_replaces_a_cut_one_without_replace(tmp_path):
+    members = three_members(tmp_path)
+    tar = python_tar(tmp_path / "node3.tar.gz", members, "w:gz")
+    whole = tar.read_bytes()
+    tar.write_bytes(whole[: int(len(whole) * 0.75)])  # the download was cut
+    db = tmp_path / "w.sqlite"
+    assert run_build("--db", str(db), str(tar)).exit_code == 1
+    tar.write_bytes(whole)  # fetched again
+    result = run_build("--db", str(db), str(tar))
+    assert result.exit_code == 0, result.output
+    assert rows(db, "SELECT count(*), count(DISTINCT simulation_run_id) FROM run") == [(12, 12)]
+    assert rows(db, "SELECT complete, sha256 FROM container") == [(1, sha256(whole))]
+    assert rows(db, "SELECT count(*) FROM container_member WHERE status = 'loaded'") == [(3,)]
+
+
 def test_a_bad_tar_header_checksum_is_an_error_at_its_offset(tmp_path):
     members = three_members(tmp_path)
     tar = python_tar(tmp_path / "node3.tar", members, tar_format=tarfile.USTAR_FORMAT)

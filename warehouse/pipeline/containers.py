@@ -141,7 +141,9 @@ def container_row(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome
                   sha256: str, node: str | None, replace_changed: bool, kind: str | None = None,
                   compression: str | None = None) -> int | None:
     """The ledger row to load the container under; None (and why, in ``outcome``) when
-    it needs no loading: read whole before, or changed without ``--replace``."""
+    it needs no loading: read whole before, or changed without ``--replace``. Other
+    content where a container could not be read to its end (a damaged download, fetched
+    again) replaces it without ``--replace``, as a file that failed is loaded anew."""
     known = warehouse.loaded_container(sha256, size)
     if known is not None:
         if known[2]:
@@ -151,14 +153,15 @@ def container_row(warehouse: Warehouse, source: SourceFile, outcome: FileOutcome
     previous = warehouse.container_at_path(source.display)
     warehouse.begin()
     if previous is not None:
-        if not replace_changed:
+        if not replace_changed and previous[4]:
             warehouse.rollback()
             outcome.status = "changed"
             outcome.note = (f"content changed since it was loaded on {previous[3]}: left out; "
                             "build with --replace to load it instead of the old content")
             return None
         warehouse.remove_container(int(previous[0]))
-        outcome.note = "replaced the content loaded before from this path"
+        outcome.note = ("replaced the content loaded before from this path" if previous[4] else
+                        "replaced what could be read before of a damaged copy at this path")
     if kind is None or compression is None:
         with open_source(source.path) as opened:
             kind = container_kind(opened.stream.peek(HEAD)[:HEAD]) or "?"  # type: ignore[attr-defined]

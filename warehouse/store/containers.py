@@ -35,10 +35,12 @@ class ContainerLedger:
         return self.db.execute("SELECT container_id, path, complete FROM container "
                                "WHERE sha256 = ? AND size = ?", (sha256, size)).fetchone()
 
-    def container_at_path(self, path: str) -> tuple[int, str, int, str] | None:
-        """(container_id, sha256, size, loaded_at) of the last container read from ``path``."""
-        return self.db.execute("SELECT container_id, sha256, size, loaded_at FROM container "
-                               "WHERE path = ? ORDER BY container_id DESC", (path,)).fetchone()
+    def container_at_path(self, path: str) -> tuple[int, str, int, str, int] | None:
+        """(container_id, sha256, size, loaded_at, complete) of the last container read
+        from ``path``."""
+        return self.db.execute("SELECT container_id, sha256, size, loaded_at, complete "
+                               "FROM container WHERE path = ? ORDER BY container_id DESC",
+                               (path,)).fetchone()
 
     def next_key(self, table: str, column: str) -> int:  # provided by Warehouse
         raise NotImplementedError
