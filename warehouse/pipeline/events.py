@@ -126,9 +126,8 @@ class CompanionLate:
 
 @dataclass
 class ContainerFinished:
-    """The end of a container: ``error`` when it could not be read to its end."""
+    """The end of a container (or of one inside it, or of a data directory in it)."""
 
-    error: WarehouseError | None = None
     identity: tuple[int, str] | None = None  # of a nested container's stored bytes
     member: str | None = None
     warnings: list[str] = field(default_factory=list)  # a data directory's, say

@@ -20,7 +20,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path, PurePosixPath
 from collections import ChainMap
-from typing import Any, BinaryIO, Iterator, MutableMapping
+from typing import Any, Iterator, MutableMapping
 
 from ..errors import WarehouseError
 from ..formats.dbpath import looks_like_data_file, read_data_directory
@@ -270,9 +270,8 @@ class ContainerReader:
         for _, key, identity in spooled.under(folder):
             self.emit(MemberDone(f"{self.job.display}!{key}", key, "data-file", root, None,
                                  identity))
-        self.emit(ContainerFinished(None, spooled.identity(folder), root,
-                                    spooled.warnings(directory.warnings, folder,
-                                                     self.job.display)))
+        self.emit(ContainerFinished(spooled.identity(folder), root,
+                                    spooled.warnings(directory.warnings, folder, self.job.display)))
 
     def collection(self, spooled: SpooledData, folder: Path, root: str, engine: str,
                    collection: Any, identity: tuple[int, str]) -> None:
@@ -303,7 +302,7 @@ class ContainerReader:
         self.emit(ContainerStarted(kind, opened.compression, key))
         inner = _Container(kind, display, opened, key + "!", container)
         self.members(inner, self._entries(inner))
-        self.emit(ContainerFinished(None, _identity(opened), key))
+        self.emit(ContainerFinished(_identity(opened), key))
 
     def _progress(self) -> int:
         return self.top.raw.bytes_read if self.top is not None else 0

@@ -14,7 +14,7 @@ next header is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Iterator
+from typing import Any, Iterator
 
 from ..errors import WarehouseError
 
