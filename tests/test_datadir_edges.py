@@ -74,3 +74,24 @@ def test_nested_containers_keep_their_data_files_apart(tmp_path):
     assert members[f"{DB}.ns"] == "data-file"
     assert members["inner.tar"] == members["."] == members["inner.tar!."] == "container"
 
+
+def test_a_missing_table_file_fails_that_collection_alone(tmp_path):
+    runs, timings = documents(0, 4)
+    folder = tmp_path / "raw" / "node1"
+    write_wiredtiger(folder, runs, timings)
+    from warehouse.formats.wiredtiger import read_wiredtiger_dir
+
+    table = next(c.path for c in read_wiredtiger_dir(folder).collections
+                 if c.name == "simulation_timing")
+    table.unlink()
+    tarball = tar(tmp_path / "node1.tar.gz", tmp_path / "raw", "node1")
+    for given, display in ((tmp_path / "raw", f"{folder}"), (tarball, f"{tarball}!node1")):
+        db = tmp_path / f"{given.name}.sqlite"
+        code, output = build(db, given)
+        assert code == 1
+        assert f"{display}!{DB}.simulation_timing: its table file {table.name} is missing" \
+            in output.splitlines()
+        assert "Traceback" not in output
+        assert rows(db, "SELECT count(*) FROM run") == [(4,)]
+        assert rows(db, "SELECT collection FROM source ORDER BY 1") == [
+            ("mixture_model_stats",), ("notes",)]

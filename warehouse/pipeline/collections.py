@@ -41,11 +41,13 @@ def combined(parts: Iterable[tuple[str, tuple[int, str]]], extra: str = "") -> t
 
 def collection_identity(directory: Path, collection: Any,
                         hashes: dict[Path, tuple[int, str]]) -> tuple[int, str]:
+    """The identity of a collection's content: that of the files it is read from. A file
+    missing (a table the catalog names) matches nothing: reading it says what is wrong."""
     files = content_files(collection)
-    if len(files) == 1:  # a WiredTiger table: the file's own identity
+    if len(files) == 1 and files[0] in hashes:  # a WiredTiger table: the file's own identity
         return hashes[files[0]]
-    return combined(((str(p.relative_to(directory)), hashes[p]) for p in files),
-                    f"{collection.database}.{collection.name}")
+    return combined(((str(p.relative_to(directory)), hashes.get(p, (0, "missing")))
+                     for p in files), f"{collection.database}.{collection.name}")
 
 
 def system_documents(collection: Any, max_document: int) -> str:
