@@ -95,3 +95,50 @@ def test_a_missing_table_file_fails_that_collection_alone(tmp_path):
         assert rows(db, "SELECT count(*) FROM run") == [(4,)]
         assert rows(db, "SELECT collection FROM source ORDER BY 1") == [
             ("mixture_model_stats",), ("notes",)]
+
+
+def named_after_its_database(raw: Path) -> None:
+    """raw/<DB>: an MMAPv1 dbpath named after its database, copied without its lock file
+    (4 runs), beside raw/node1, a WiredTiger dbpath (3), and raw/node9, a mongodump (2)."""
+    write_mmapv1(raw / DB, *documents(0, 4))
+    (raw / DB / "mongod.lock").unlink()
+    write_wiredtiger(raw / "node1", *documents(4, 3))
+    write_dump(raw / "node9", *documents(7, 2), notes=False)
+
+
+def test_a_dbpath_named_after_its_database_is_not_its_parents(tmp_path):
+    raw = tmp_path / "raw"
+    named_after_its_database(raw)
+    tarball = tar(tmp_path / "raw.tar.gz", tmp_path, "raw")
+    for given in (raw, tarball):
+        db = tmp_path / f"{given.name}.sqlite"
+        assert build(db, given) == (0, "")
+        assert rows(db, "SELECT count(*) FROM run") == [(9,)]
+        assert dict(rows(db, "SELECT format, count(*) FROM source GROUP BY 1")) == {
+            "mongodb-mmapv1": 2, "mongodb-wiredtiger": 3, "mongodump-bson": 2}
+    assert rows(tmp_path / "raw.sqlite", "SELECT path, node FROM container ORDER BY 1") == [
+        (str(raw / DB), DB), (str(raw / "node1"), "node1")]
+
+
+def test_directory_per_db_without_a_lock_file_is_still_one_dbpath(tmp_path):
+    write_mmapv1(tmp_path / "raw" / "node5", *documents(0, 4), directory_per_db=True)
+    (tmp_path / "raw" / "node5" / "mongod.lock").unlink()  # nothing but a database folder
+    db = tmp_path / "w.sqlite"
+    assert build(db, tmp_path / "raw") == (0, "")
+    assert rows(db, "SELECT path, kind FROM container") == [
+        (str(tmp_path / "raw" / "node5"), "mongodb-mmapv1")]
+    assert rows(db, "SELECT node, count(*) FROM run GROUP BY node") == [("node5", 4)]
+
+
+def test_files_in_a_data_directory_that_no_reader_reads_are_said(tmp_path):
+    folder = tmp_path / "raw" / "node5"
+    write_mmapv1(folder, *documents(0, 2), directory_per_db=True)  # lock file: a dbpath
+    write_dump(folder / "node9", *documents(2, 2), notes=False)
+    (folder / ".hidden").write_text("not said")
+    db = tmp_path / "w.sqlite"
+    code, output = build(db, tmp_path / "raw")
+    assert code == 0
+    (line,) = output.splitlines()
+    assert line.startswith(f"{folder}: not a data directory's files, not read: "
+                           f"node9/dump/{DB}/mixture_model_stats.bson, ")
+    assert ".hidden" not in line
