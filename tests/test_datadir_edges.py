@@ -7,7 +7,6 @@ MMAPv1 ones by the project's writer (as in test_datadirs).
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,6 +15,9 @@ from click.testing import CliRunner
 from conftest import rows
 from test_datadirs import DB, documents, write_dump, write_mmapv1, write_wiredtiger
 from warehouse.cli import main
+from warehouse.demo.mmapv1_writer import CollectionSpec as MmapSpec
+from warehouse.demo.mmapv1_writer import write_mmapv1_dir
+from wiredtiger_helpers import require_wt
 
 
 def tar(archive: Path, folder: Path, *names: str) -> Path:
@@ -142,3 +144,45 @@ def test_files_in_a_data_directory_that_no_reader_reads_are_said(tmp_path):
     assert line.startswith(f"{folder}: not a data directory's files, not read: "
                            f"node9/dump/{DB}/mixture_model_stats.bson, ")
     assert ".hidden" not in line
+
+
+SCRAM = "c2FsdGVkLXNlY3JldC1oYXNoLW9mLWEtcGFzc3dvcmQ="
+
+
+def test_the_servers_own_databases_are_metadata_and_credentials_are_left_out(tmp_path):
+    require_wt()
+    from bson import Timestamp
+
+    from warehouse.demo.wiredtiger_writer import CollectionSpec, write_dbpath
+
+    runs, _ = documents(0, 3)
+    oplog = [{"ts": Timestamp(1, i), "op": "i", "ns": f"{DB}.mixture_model_stats", "o": run}
+             for i, run in enumerate(runs)]
+    user = {"_id": "admin.sim", "user": "sim", "db": "admin", "roles": [],
+            "credentials": {"SCRAM-SHA-1": {"iterationCount": 10000, "salt": "c2FsdA==",
+                                            "storedKey": SCRAM, "serverKey": SCRAM}}}
+    write_dbpath(tmp_path / "raw" / "node1", [
+        CollectionSpec(f"{DB}.mixture_model_stats", runs),
+        CollectionSpec("local.oplog.rs", oplog),
+        CollectionSpec("local.startup_log", [{"_id": "host-1", "hostname": "host"}]),
+        CollectionSpec("config.transactions", [{"_id": {"id": 1}, "txnNum": 3}]),
+        CollectionSpec("admin.system.users", [user]),
+        CollectionSpec("admin.system.version", [{"_id": "featureCompatibilityVersion"}])])
+    write_mmapv1_dir(tmp_path / "raw" / "node2", {  # 2.4: users in each database
+        DB: [MmapSpec("system.users", [{"user": "sim", "pwd": SCRAM}])]})
+    db = tmp_path / "w.sqlite"
+    assert build(db, tmp_path / "raw") == (0, "")
+    assert rows(db, "SELECT count(*) FROM run") == [(3,)]
+    assert rows(db, "SELECT count(*) FROM document") == [(0,)]
+    assert rows(db, "SELECT collection FROM source") == [("mixture_model_stats",)]
+    members = {member: (status, note) for member, status, note in rows(
+        db, "SELECT member, status, note FROM container_member")}
+    for name in ("local.oplog.rs", "local.startup_log", "config.transactions",
+                 "admin.system.version"):
+        assert members[name][0] == "metadata"
+    assert '"op": "i"' in members["local.oplog.rs"][1]
+    for name in ("admin.system.users", f"{DB}.system.users"):
+        assert members[name] == ("metadata", "1 document(s) left out: they hold credentials")
+    everything = "".join(str(value) for table in ("container_member", "source", "container")
+                         for row in rows(db, f"SELECT * FROM {table}") for value in row)
+    assert SCRAM not in everything
