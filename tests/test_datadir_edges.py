@@ -7,6 +7,7 @@ MMAPv1 ones by the project's writer (as in test_datadirs).
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -186,3 +187,20 @@ def test_the_servers_own_databases_are_metadata_and_credentials_are_left_out(tmp
     everything = "".join(str(value) for table in ("container_member", "source", "container")
                          for row in rows(db, f"SELECT * FROM {table}") for value in row)
     assert SCRAM not in everything
+
+
+def test_status_counts_an_mmapv1_collection_by_its_records_not_its_databases_files(tmp_path):
+    folder = tmp_path / "raw" / "node2"
+    write_mmapv1(folder, *documents(0, 4))
+    db = tmp_path / "w.sqlite"
+    assert build(db, tmp_path / "raw") == (0, "")
+    from warehouse.formats.mmapv1 import read_mmapv1_dir
+
+    datasize = {c.name: c.metadata["datasize"] for c in read_mmapv1_dir(folder).collections}
+    sizes = dict(rows(db, "SELECT collection, size FROM source"))
+    assert sizes == {name: datasize[name] for name in ("mixture_model_stats",
+                                                       "simulation_timing")}
+    result = CliRunner().invoke(main, ["status", "--db", str(db), "--json"])
+    (source,) = json.loads(result.output)["sources"]
+    whole = sum(p.stat().st_size for p in folder.rglob("*"))
+    assert source["bytes"] == sum(sizes.values()) < whole  # was twice the database's files

@@ -51,8 +51,10 @@ def collection_identity(directory: Path, collection: Any,
     files = content_files(collection)
     if len(files) == 1 and files[0] in hashes:  # a WiredTiger table: the file's own identity
         return hashes[files[0]]
-    return combined(((str(p.relative_to(directory)), hashes.get(p, (0, "missing")))
-                     for p in files), f"{collection.database}.{collection.name}")
+    size, sha256 = combined(((str(p.relative_to(directory)), hashes.get(p, (0, "missing")))
+                             for p in files), f"{collection.database}.{collection.name}")
+    # an MMAPv1 database's files hold all its collections: the size is the collection's own
+    return getattr(collection, "size", size), sha256
 
 
 def system_documents(collection: Any, max_document: int) -> str:
