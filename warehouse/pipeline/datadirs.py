@@ -13,7 +13,7 @@ collections are recorded as metadata, not loaded as data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import WarehouseError
 from ..formats.dbpath import engine_of, looks_like_data_file, read_data_directory
@@ -25,6 +25,7 @@ from .events import FileJob, FileOutcome, MemberDone, MemberStarted
 from .reading import read_file
 from .records import profile
 from .writing import Progress, through_worker
+
 
 def is_data_directory(folder: Path) -> bool:
     return engine_of(folder) is not None
