@@ -17,6 +17,11 @@ from ..store import Warehouse
 from .events import MemberDone
 
 SYSTEM_KEPT = 1 << 20  # characters of a system.* collection's documents kept in the ledger
+# The server's own databases (the oplog, which repeats every write, sessions, sharding):
+# mongodump leaves them out; their collections are metadata like system.* ones.
+SERVER_DATABASES = frozenset({"local", "config"})
+# Collections holding secrets (password hashes, cluster signing keys): never copied.
+SECRETS = frozenset({"system.users", "system.keys"})
 
 
 def file_hashes(files: Iterable[Path]) -> dict[Path, tuple[int, str]]:
@@ -41,15 +46,23 @@ def combined(parts: Iterable[tuple[str, tuple[int, str]]], extra: str = "") -> t
 
 def collection_identity(directory: Path, collection: Any,
                         hashes: dict[Path, tuple[int, str]]) -> tuple[int, str]:
+    """The identity of a collection's content: that of the files it is read from. A file
+    missing (a table the catalog names) matches nothing: reading it says what is wrong."""
     files = content_files(collection)
-    if len(files) == 1:  # a WiredTiger table: the file's own identity
+    if len(files) == 1 and files[0] in hashes:  # a WiredTiger table: the file's own identity
         return hashes[files[0]]
-    return combined(((str(p.relative_to(directory)), hashes[p]) for p in files),
-                    f"{collection.database}.{collection.name}")
+    size, sha256 = combined(((str(p.relative_to(directory)), hashes.get(p, (0, "missing")))
+                             for p in files), f"{collection.database}.{collection.name}")
+    # an MMAPv1 database's files hold all its collections: the size is the collection's own
+    return getattr(collection, "size", size), sha256
 
 
 def system_documents(collection: Any, max_document: int) -> str:
-    """A system.* collection's documents as relaxed Extended JSON lines (bounded)."""
+    """A system.* collection's documents as relaxed Extended JSON lines (bounded); of a
+    collection of credentials, only how many documents were left out."""
+    if collection.name in SECRETS:
+        count = sum(1 for _ in collection.records(max_document))
+        return f"{count} document(s) left out: they hold credentials"
     lines, size = [], 0
     for record in collection.records(max_document):
         line = relaxed_json(record.document)
@@ -64,9 +77,10 @@ def system_documents(collection: Any, max_document: int) -> str:
 def settled(warehouse: Warehouse, directory: tuple[int, str] | None, collection: Any, key: str,
             display: str, identity: tuple[int, str], max_document: int) -> MemberDone | None:
     """What becomes of a collection that needs no reading, or None when it must be read:
-    a system.* collection is metadata; one loaded before, from this same directory or
-    with the same content from elsewhere, is not loaded again."""
-    if collection.system:
+    a system.* collection, or one of the server's own databases, is metadata; one loaded
+    before, from this same directory or with the same content from elsewhere, is not
+    loaded again."""
+    if collection.system or collection.database in SERVER_DATABASES:
         try:
             text = system_documents(collection, max_document)
         except WarehouseError as error:

@@ -13,10 +13,10 @@ collections are recorded as metadata, not loaded as data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import WarehouseError
-from ..formats.dbpath import engine_of, read_data_directory
+from ..formats.dbpath import engine_of, looks_like_data_file, read_data_directory
 from ..sources import SourceFile
 from ..store import Warehouse, WarehouseFileError
 from .collections import collection_identity, combined, file_hashes, files_note, settled
@@ -25,6 +25,7 @@ from .events import FileJob, FileOutcome, MemberDone, MemberStarted
 from .reading import read_file
 from .records import profile
 from .writing import Progress, through_worker
+
 
 def is_data_directory(folder: Path) -> bool:
     return engine_of(folder) is not None
@@ -38,11 +39,13 @@ def load_data_directory(warehouse: Warehouse, source: SourceFile, progress: Prog
     with load, warehouse.storing(source.display):
         progress.file_started(source, source.size())
         directory = read_data_directory(source.path)
-        hashes = file_hashes(sorted(p for p in source.path.rglob("*") if p.is_file()))
+        files = sorted(p for p in source.path.rglob("*") if p.is_file())
+        hashes = file_hashes(files)
         size, sha256 = load.identity = combined(
             (str(p.relative_to(source.path)), h) for p, h in hashes.items())
         outcome = load.outcome
         outcome.input_bytes, outcome.warnings = size, list(directory.warnings)
+        outcome.warnings += _not_read(source.path, files)
         engine = f"mongodb-{directory.engine}"
         container_id = container_row(warehouse, source, outcome, size, sha256, load.node,
                                      replace_changed, engine, "none")
@@ -55,6 +58,17 @@ def load_data_directory(warehouse: Warehouse, source: SourceFile, progress: Prog
         for collection in sorted(directory.collections, key=lambda c: (c.database, c.name)):
             loader.load(collection, collection_identity(source.path, collection, hashes))
     return load.outcomes()
+
+
+def _not_read(folder: Path, files: list[Path]) -> list[str]:
+    """A line naming the files in a data directory that are not a data directory's:
+    no reader looks at them, so they are said, not lost silently."""
+    names = [name for name in (p.relative_to(folder).as_posix() for p in files)
+             if not looks_like_data_file(name) and "/." not in f"/{name}"]
+    if not names:
+        return []
+    shown = ", ".join(names[:5]) + (f", … ({len(names)} files)" if len(names) > 5 else "")
+    return [f"not a data directory's files, not read: {shown} (give them to build on their own)"]
 
 
 class _CollectionLoader:

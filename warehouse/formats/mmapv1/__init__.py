@@ -43,6 +43,11 @@ class Collection:
     _namespace: Namespace = field(repr=False, compare=False)
     check_count: bool = True  # off in an unclean copy: its counters may lag its records
 
+    @property
+    def size(self) -> int:
+        """Bytes of its records (the namespace's datasize): the files are the database's."""
+        return max(0, self._namespace.details.datasize)
+
     def records(self, max_document: int = MAX_DOCUMENT) -> Iterator[Record]:
         """The live documents in chain order; ``offset`` is the BSON's in its data file."""
         files = DataFiles(self.files, self.database)

@@ -2,7 +2,11 @@
 
 A database is a ``<db>.ns`` beside ``<db>.0``, in the directory itself or,
 with ``--directoryperdb``, in a sub-folder named after it. The name alone
-proves nothing: ``<db>.0`` must start with a 4.5 or 4.6 header.
+proves nothing: ``<db>.0`` must start with a 4.5 or 4.6 header. A sub-folder
+named after its database is also what a plain dbpath of that name looks like
+(``raw/eq3/eq3.ns`` beside ``raw/node9/…``): it belongs to its parent only
+when the parent is a dbpath itself (its own lock file, journal or
+``storage.bson``, or nothing but databases and server folders).
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from .layout import FILE_HEADER_SIZE, parse_file_header
 
 LOCK_FILE = "mongod.lock"
 JOURNAL = "journal"
+# only a dbpath holds these at its top; with the folders a server makes beside databases
+SERVER_MARKS = (LOCK_FILE, JOURNAL, "storage.bson")
+SERVER_NAMES = frozenset({*SERVER_MARKS, "diagnostic.data", "_tmp", "moveChunk"})
 
 
 def _database_in(folder: Path, ns_file: Path) -> str | None:
@@ -33,19 +40,26 @@ def _database_in(folder: Path, ns_file: Path) -> str | None:
 def find_databases(directory: Path) -> list[tuple[str, Path]]:
     """``(database, folder)`` of every database of a data directory, by name."""
     found: list[tuple[str, Path]] = []
+    per_db: list[tuple[str, Path]] = []  # --directoryperdb
+    others = False  # anything a dbpath would not hold
     try:
         entries = sorted(directory.iterdir())
     except OSError:
         return found
     for entry in entries:
+        database = None
         if entry.name.endswith(".ns"):
             database = _database_in(directory, entry)
             if database is not None:
                 found.append((database, directory))
-        elif entry.is_dir() and entry.name != JOURNAL:  # --directoryperdb
+        elif entry.is_dir() and not (entry / LOCK_FILE).exists():  # else its own dbpath
             database = _database_in(entry, entry / f"{entry.name}.ns")
             if database is not None:
-                found.append((database, entry))
+                per_db.append((database, entry))
+        if database is None and entry.name not in SERVER_NAMES and entry.name[:1] != ".":
+            others = True
+    if found or not others or any((directory / mark).exists() for mark in SERVER_MARKS):
+        found += per_db
     return sorted(found)
 
 

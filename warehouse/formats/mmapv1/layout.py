@@ -18,8 +18,6 @@ NODE_SIZE = 628  # int32 hash + char name[128] + NamespaceDetails[496]
 NAME_SIZE = 128
 DETAILS_OFFSET = 4 + NAME_SIZE  # NamespaceDetails within a node
 DETAILS_SIZE = 496
-BUCKETS = 19  # deleted lists, one per record size class
-N_INDEXES_BASE = 10
 USE_POWER_OF_2_SIZES = 1  # userFlags bit (Flag_UsePowerOf2Sizes = 1 << 0)
 
 # -- data files <db>.0, <db>.1, ... -------------------------------------------
@@ -27,14 +25,12 @@ FILE_HEADER_SIZE = 8192
 PDFILE_VERSION = 4
 MINOR_22_AND_OLDER = 5
 MINOR_24_AND_NEWER = 6
-MINOR_30_FREELIST = 0x10  # 3.0 (the "2.8 freelist") sets this bit in the minor
 EXTENT_MAGIC = 0x41424344  # bytes "DCBA" on disk
 EXTENT_HEADER_SIZE = 176
 RECORD_HEADER_SIZE = 16
 NULL_FILE = -1  # DiskLoc.fileNo of a null location
 NULL_OFS = -1  # Record.nextOfs / prevOfs of "none"
 
-_DISKLOC = struct.Struct("<ii")
 _FILE_HEADER = struct.Struct("<iii")  # version, versionMinor, fileLength
 # magic, myLoc, xnext, xprev, nsDiagnostic, length, firstRecord, lastRecord
 _EXTENT = struct.Struct("<I6i128si4i")
@@ -63,10 +59,6 @@ class DiskLoc(NamedTuple):
 
     def __str__(self) -> str:  # as mongod prints them: 0:20b0
         return "null" if self.is_null else f"{self.file}:{self.ofs:x}"
-
-
-def parse_diskloc(buf: Buffer, offset: int) -> DiskLoc:
-    return DiskLoc(*_DISKLOC.unpack_from(buf, offset))
 
 
 def namespace_hash(name: bytes) -> int:
@@ -120,6 +112,7 @@ class FileHeader(NamedTuple):
 
     @property
     def supported(self) -> bool:
+        # 3.0 (the "2.8 freelist") sets bit 0x10 of the minor
         return (self.version == PDFILE_VERSION
                 and self.minor & 0xF in (MINOR_22_AND_OLDER, MINOR_24_AND_NEWER))
 

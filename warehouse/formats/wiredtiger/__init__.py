@@ -70,6 +70,8 @@ class Collection:
         the document.
         """
         path = str(self.path)
+        if not self.path.is_file():  # the catalog names it, the copy lacks it
+            raise WarehouseError(f"its table file {self.path.name} is missing")
         if self._config is None:
             raise WarehouseError(self._problem or "no metadata for this table", path=path)
         if (self._config.key_format, self._config.value_format) != ("q", "u"):
