@@ -187,6 +187,12 @@ def test_the_servers_own_databases_are_metadata_and_credentials_are_left_out(tmp
     everything = "".join(str(value) for table in ("container_member", "source", "container")
                          for row in rows(db, f"SELECT * FROM {table}") for value in row)
     assert SCRAM not in everything
+    from warehouse.pipeline.build import build as build_here
+
+    said = {f.path.rsplit("!", 1)[-1]: f.note
+            for f in build_here(tmp_path / "again.sqlite", [tmp_path / "raw"]).files}
+    assert said["local.oplog.rs"].startswith("the server's own, not data")
+    assert said["admin.system.version"].startswith("a system collection")
 
 
 def test_status_counts_an_mmapv1_collection_by_its_records_not_its_databases_files(tmp_path):

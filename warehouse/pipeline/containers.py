@@ -20,6 +20,7 @@ from ..formats.dumpdir import metadata_type, strip_compression
 from ..sources import DECOMPRESSION_ERRORS, SourceFile, file_identity, open_source
 from ..sources.containers import HEAD, container_kind
 from ..store import Warehouse, WarehouseFileError
+from .collections import SERVER_DATABASES
 from .events import (Batch, CompanionLate, ContainerFinished, ContainerStarted,
                      FileJob, FileOutcome, Finished, MemberDone, MemberStarted, Opened)
 from .reading import read_file
@@ -254,8 +255,10 @@ class ContainerWriter:
             if event.status != "data-file":  # a data directory's file: its collections tell
                 self.outcomes.append(outcome)
         outcome.status, outcome.note, outcome.error = event.status, event.note, event.error
-        if event.status == "metadata":
-            outcome.note = "a system collection: its documents are kept in container_member.note"
+        if event.status == "metadata":  # its documents (or why not) are the ledger's note
+            outcome.note = ("the server's own, not data: kept in container_member.note"
+                            if event.member.split("!")[-1].split(".", 1)[0] in SERVER_DATABASES
+                            else "a system collection: kept in container_member.note")
         outcome.runs = outcome.rows = outcome.values = outcome.duplicates = 0
         size, sha256 = event.identity or (None, None)
         if event.status == "failed" and event.error is not None:
