@@ -5,9 +5,10 @@
 Each task builds one shard with the ordinary build, into a temporary folder
 on its worker's local disk (SQLite never works on a network filesystem
 here), and hands the shard and its manifest back; a task whose worker dies
-is run again once (Dask's ``retries``). The shards are merged in the order
-of their inputs. Workers must read the inputs at the same paths as this
-process (a shared filesystem, or the same machine).
+is run again once (Dask's ``retries``). The shards are numbered on from the
+highest the warehouse has merged, and merged in the order of their inputs.
+Workers must read the inputs at the same paths as this process (a shared
+filesystem, or the same machine).
 
 Dask is an optional extra (``pip install ctwarehouse[dask]``): nothing else
 imports this module.
@@ -25,7 +26,7 @@ from typing import Any, Iterator, Sequence
 from ..errors import WarehouseError
 from ..pipeline.build import build, input_sources
 from ..sources import SourceFile
-from ..store.merge import MergeOutcome, merge_shards
+from ..store.merge import MergeOutcome, merge_shards, next_shard_number
 from ..store.shards import manifest_path
 from .plan import plan_shards
 
@@ -100,17 +101,19 @@ def build_on_cluster(db_path: str | Path, paths: Sequence[str | Path], address: 
                      salvage: bool = False, shards: int | None = None) -> ClusterBuild:
     """Build the inputs under ``paths`` as shards on the cluster, then merge them into
     ``db_path``. A shard whose task failed twice stops the merge: the shards built
-    are kept (``kept``) for ``warehouse merge`` once it is built again."""
+    are kept (``kept``) for ``warehouse merge`` once it is built again; so are they
+    when the merge fails (the error says where)."""
     started = time.perf_counter()
     sources = input_sources(list(paths), node)
+    first = next_shard_number(db_path)
     client = connect(address)
     startup = time.perf_counter() - started
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         groups = plan_shards(sources, shards or workers * SHARDS_PER_WORKER)
-        futures = [client.submit(build_shard, number, group, max_document, salvage,
-                                 retries=1, pure=False, key=f"warehouse-shard-{number}")
-                   for number, group in enumerate(groups)]
+        futures = {number: client.submit(build_shard, number, group, max_document, salvage,
+                                         retries=1, pure=False, key=f"warehouse-shard-{number}")
+                   for number, group in enumerate(groups, start=first)}
         folder = Path(tempfile.mkdtemp(prefix="warehouse-shards-"))
         results, failed = _gather(futures, folder)
     finally:
@@ -122,15 +125,18 @@ def build_on_cluster(db_path: str | Path, paths: Sequence[str | Path], address: 
         return ClusterBuild(results, [], startup, time.perf_counter() - started, folder, failed)
     try:
         merged = merge_shards(db_path, [_shard_file(folder, r.number) for r in results])
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    except WarehouseError as error:
+        error.message += (f"; the shards are kept in {folder}: `warehouse merge` them in "
+                          "their numbers' order (what is merged already is not added twice)")
+        raise
+    shutil.rmtree(folder, ignore_errors=True)
     return ClusterBuild(results, merged, startup, time.perf_counter() - started)
 
 
-def _gather(futures: list[Any], folder: Path) -> tuple[list[ShardResult], list[str]]:
+def _gather(futures: dict[int, Any], folder: Path) -> tuple[list[ShardResult], list[str]]:
     """Each shard written to ``folder`` as it comes back; the errors of those that failed."""
     results, failed = [], []
-    for number, future in enumerate(futures):
+    for number, future in futures.items():
         try:
             result: ShardResult = future.result()
         except Exception as error:  # the task failed twice: its worker died, or a bug

@@ -3,7 +3,10 @@
 Shards are merged in the order given (the order of their inputs), each in one
 transaction, after its content is checked against its manifest. A shard's
 keys are its own (store.shards), so its rows are copied as they are, table by
-table, with SQLite's ``INSERT … SELECT``; what the rules of a build leave out
+table, with SQLite's ``INSERT … SELECT``; where the warehouse holds keys in the
+shard's range already (a shard number used twice, a second ``build --dask``,
+a build into the warehouse after a merge), every key of the shard is moved by
+one offset above the warehouse's highest. What the rules of a build leave out
 is left out first:
 
 - a source whose content (size, sha256) the warehouse already holds, with
@@ -29,7 +32,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import WarehouseError
-from .shards import RANGED_KEYS, SHARD_TABLES, read_manifest, unpack_document
+from .shards import (KEY_BITS, MAX_SHARD, RANGED_KEYS, SHARD_TABLES, key_base, read_manifest,
+                     unpack_document)
 
 _REFERENCED = frozenset(RANGED_KEYS.values())
 # tables copied first, in this order (the rest follow in name order)
@@ -92,12 +96,14 @@ class ShardMerge:
         self.db = db
         self.shard = shard
         self.outcome = MergeOutcome(str(shard), number)
+        self.offset = 0  # added to each of the shard's keys (_key_offset)
 
     def run(self, manifest_digest: str) -> MergeOutcome:
         self.db.execute("ATTACH DATABASE ? AS s", (str(self.shard),))
         try:
             self.db.execute("BEGIN IMMEDIATE")
             try:
+                self.offset = self._key_offset()
                 self._verdicts()
                 self._copy_tables()
                 self._conflicts()
@@ -112,6 +118,24 @@ class ShardMerge:
             self._drop_temp()
             self.db.execute("DETACH DATABASE s")
         return self.outcome
+
+    def _key_offset(self) -> int:
+        """0 when the warehouse holds no key in the shard's range; otherwise what moves
+        the shard's range above every key the warehouse holds (whole ranges apart, so
+        the keys of the shard stay in their order and never meet the warehouse's)."""
+        low = key_base(self.outcome.number)
+        high = low + (1 << KEY_BITS)
+        if not any(self.db.execute(f"SELECT EXISTS (SELECT 1 FROM main.{table} WHERE {key} "
+                                   "BETWEEN ? AND ?)", (low, high)).fetchone()[0]
+                   for table, key in RANGED_KEYS.items()):
+            return 0
+        top = max(self.db.execute(f"SELECT coalesce(max({key}), 0) FROM main.{table}")
+                  .fetchone()[0] for table, key in RANGED_KEYS.items())
+        base = ((top >> KEY_BITS) + 1) << KEY_BITS
+        if base > key_base(MAX_SHARD):
+            raise WarehouseError("no room left in the warehouse for this shard's keys",
+                                 str(self.shard))
+        return base - low
 
     # -- what stays out ------------------------------------------------------------
     def _verdicts(self) -> None:
@@ -156,11 +180,13 @@ class ShardMerge:
         kept = [c for c in columns if c != own]
         where = self._filters(table, columns) if self.dropping else []
         listed = ", ".join(f'"{c}"' for c in kept)
+        moved = {row[1] for row in info if _is_key(row)} if self.offset else set()
+        values = ", ".join(f'"{c}" + {self.offset}' if c in moved else f'"{c}"' for c in kept)
         verb = "INSERT" if table in RANGED_KEYS or _row_keyed(columns) else "INSERT OR IGNORE"
-        if not where and kept == columns:
+        if not where and kept == columns and not moved:
             sql = f'{verb} INTO main."{table}" SELECT * FROM s."{table}"'
         else:
-            sql = (f'{verb} INTO main."{table}" ({listed}) SELECT {listed} FROM s."{table}"'
+            sql = (f'{verb} INTO main."{table}" ({listed}) SELECT {values} FROM s."{table}"'
                    + (f" WHERE {' AND '.join(where)}" if where else ""))
         before = self.db.total_changes
         self.db.execute(sql)
@@ -187,27 +213,29 @@ class ShardMerge:
     def _conflicts(self) -> None:
         """Runs held by the warehouse with other content: kept whole in ``conflict``."""
         found = self.db.execute(
-            "SELECT r.simulation_run_id, r.source_id, r.node, r.source_line, r.source_offset, "
+            "SELECT r.simulation_run_id, r.source_id + ?, r.node, r.source_line, r.source_offset, "
             "r.content_sha256, d.body FROM temp.m_verdict AS v JOIN s.run AS r USING (run_id) "
-            "LEFT JOIN s.shard_document AS d USING (run_id) WHERE v.verdict = 'conflict'")
+            "LEFT JOIN s.shard_document AS d USING (run_id) WHERE v.verdict = 'conflict'",
+            (self.offset,))
         self._add_conflicts(found.fetchall())
 
     def _judged_again(self) -> None:
         """The shard's own duplicates and conflicts, against the version the warehouse keeps."""
         turned = self.db.execute(
-            "SELECT d.simulation_run_id, d.source_id, f.node, d.source_line, d.source_offset, "
+            "SELECT d.simulation_run_id, d.source_id + ?, f.node, d.source_line, d.source_offset, "
             "d.content_sha256, doc.body FROM s.shard_duplicate AS d "
             "JOIN temp.m_verdict AS v USING (simulation_run_id) "
             "JOIN s.source AS f ON f.source_id = d.source_id "
             "LEFT JOIN s.shard_document AS doc ON doc.run_id = v.run_id "
             "WHERE v.verdict = 'conflict' AND d.source_id NOT IN "
-            "(SELECT source_id FROM temp.m_skip_source)").fetchall()
+            "(SELECT source_id FROM temp.m_skip_source)", (self.offset,)).fetchall()
         self._add_conflicts(turned)
         self._shift(((row[1], -1, +1) for row in turned))
         settled = self.db.execute(
             "SELECT c.conflict_id, c.source_id FROM main.conflict AS c JOIN temp.m_verdict AS v "
             "USING (simulation_run_id) WHERE v.verdict = 'conflict' AND c.content_sha256 = "
-            "v.kept AND c.source_id IN (SELECT source_id FROM s.source)").fetchall()
+            "v.kept AND c.source_id IN (SELECT source_id + ? FROM s.source)",
+            (self.offset,)).fetchall()
         self.db.executemany("DELETE FROM main.conflict WHERE conflict_id = ?",
                             [(conflict_id,) for conflict_id, _ in settled])
         self._conflict_rows([(source_id, -1) for _, source_id in settled])
@@ -233,8 +261,9 @@ class ShardMerge:
         for verdict in ("duplicate", "conflict"):
             self.db.execute(
                 f"UPDATE main.source SET runs = runs - n, {verdict}s = {verdict}s + n FROM "
-                f"(SELECT source_id AS id, count(*) AS n FROM temp.m_verdict "
-                f"WHERE verdict = '{verdict}' GROUP BY source_id) WHERE source_id = id")
+                f"(SELECT source_id + ? AS id, count(*) AS n FROM temp.m_verdict "
+                f"WHERE verdict = '{verdict}' GROUP BY source_id) WHERE source_id = id",
+                (self.offset,))
             setattr(self.outcome, f"{verdict}s", self.db.execute(
                 f"SELECT count(*) FROM temp.m_verdict WHERE verdict = '{verdict}'").fetchone()[0])
 
@@ -254,9 +283,9 @@ class ShardMerge:
                 continue
             self.db.execute(
                 f"UPDATE main.source SET rows_written = rows_written - n, values_written = "
-                f"values_written - n * {len(columns)} FROM (SELECT v.source_id AS id, count(*) "
-                f"AS n FROM {rows} WHERE v.verdict <> 'new' GROUP BY v.source_id) "
-                "WHERE source_id = id")
+                f"values_written - n * {len(columns)} FROM (SELECT v.source_id + ? AS id, "
+                f"count(*) AS n FROM {rows} WHERE v.verdict <> 'new' GROUP BY v.source_id) "
+                "WHERE source_id = id", (self.offset,))
 
     def _conflict_rows(self, changes: list[tuple[int, int]]) -> None:
         """A conflict row written (+1) or taken back (-1), in its source's counts."""
@@ -287,9 +316,25 @@ def _own_key(info: list[tuple]) -> str | None:
     return None
 
 
+def _is_key(info: tuple) -> bool:
+    """A column holding one of the keys of RANGED_KEYS (run.document_id is MongoDB's
+    _id, text: not the document table's key)."""
+    return info[1] in _REFERENCED and info[2].upper() == "INTEGER"
+
+
 def _row_keyed(columns: list[str]) -> bool:
     """Rows that belong to a run, a sample or a source: copied, never ignored."""
     return bool({"run_id", "sample_id", "source_id"} & set(columns))
+
+
+def next_shard_number(db_path: str | Path, *, wait: float | None = None) -> int:
+    """One above the highest shard number merged into the warehouse at ``db_path`` (made
+    if new; 0 when none was): where ``build --dask`` numbers its shards from."""
+    from .warehouse import Warehouse
+
+    with Warehouse(db_path, wait=wait) as out:
+        return int(out.db.execute("SELECT coalesce(max(number) + 1, 0) FROM merged_shard")
+                   .fetchone()[0])
 
 
 def merge_shards(db_path: str | Path, shards: list[Path], *, wait: float | None = None,

@@ -2,7 +2,8 @@
 
 Shard K's keys start above (K + 1) * 2^40 (``key_base``), so rows of
 different shards, and of a warehouse built on one machine (keys from 1),
-never share a key and a merge copies them as they are. A shard keeps
+do not share a key and a merge copies them as they are (it moves them only
+where the warehouse holds keys in the shard's range already). A shard keeps
 each stored run's document and each duplicate it met (schemas/012_shards.sql),
 and is described by a manifest written beside it once its build is complete:
 a merge refuses a shard whose content does not match its manifest (a worker

@@ -1,0 +1,98 @@
+"""Merges off the happy path: shard numbers used twice, builds between merges, a merge
+that fails under `build --dask`. Golden values: one build over the same inputs in the
+same order (test_shards.natural, ids aside)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import rows
+from test_shards import inputs, natural, one_build  # noqa: F401 (fixtures)
+from warehouse.cli import main
+from warehouse.errors import WarehouseError
+from warehouse.pipeline.build import build, input_sources
+
+
+def merge(db: Path, *shards: Path) -> str:
+    result = CliRunner().invoke(main, ["merge", "-q", "--db", str(db), *map(str, shards)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_two_shards_of_one_number_merge_as_one_build(inputs, one_build, tmp_path):
+    sources = input_sources([inputs])
+    shards = []
+    for name, group in (("a", sources[:3]), ("b", sources[3:])):
+        shards.append(tmp_path / f"{name}0.sqlite")
+        build(shards[-1], [], sources=group, shard=0, jobs=1)  # both shard 0: keys alike
+    merged = tmp_path / "merged.sqlite"
+    merge(merged, *shards)
+    assert natural(merged) == one_build
+    assert rows(merged, "SELECT number FROM merged_shard") == [(0,), (0,)]
+    assert rows(merged, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_build_between_merges_takes_keys_the_next_shard_uses(inputs, tmp_path):
+    sources = input_sources([inputs])
+    first, between, rest = sources[:2], sources[2:4], sources[4:]
+    expected, merged = tmp_path / "one.sqlite", tmp_path / "merged.sqlite"
+    for group in (first, between, rest):
+        build(expected, [], sources=group, jobs=1)
+    build(tmp_path / "s0.sqlite", [], sources=first, shard=0, jobs=1)
+    merge(merged, tmp_path / "s0.sqlite")
+    build(merged, [], sources=between, jobs=1)  # its keys follow shard 0's, in its range
+    build(tmp_path / "t0.sqlite", [], sources=rest, shard=0, jobs=1)
+    merge(merged, tmp_path / "t0.sqlite")
+    assert natural(merged) == natural(expected)
+
+
+def dask_build(db: Path, *paths: Path) -> str:
+    result = CliRunner().invoke(main, ["build", "-q", "--db", str(db), "--dask", "local:1",
+                                       *map(str, paths)])
+    assert result.exit_code in (0, 1), result.output  # 1: broken.json fails in its shard
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def test_build_dask_again_adds_the_new_inputs(inputs, one_build, tmp_path):
+    pytest.importorskip("distributed")
+    db = tmp_path / "dask.sqlite"
+    dask_build(db, inputs / "node1", inputs / "node2")
+    numbers = rows(db, "SELECT number FROM merged_shard")
+    dask_build(db, inputs)  # shards numbered on, above those merged
+    again = rows(db, "SELECT number FROM merged_shard")[len(numbers):]
+    assert min(again) > max(numbers)
+    expected = tmp_path / "one.sqlite"
+    build(expected, [inputs / "node1", inputs / "node2"])
+    build(expected, [inputs])
+    assert natural(db) == natural(expected)
+
+
+def test_a_failed_merge_under_dask_keeps_the_shards(inputs, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    from warehouse.cluster import dask
+    from warehouse.store.merge import merge_shards
+
+    def first_then_disk_full(db_path, shards, **kw):
+        merge_shards(db_path, shards[:1], **kw)
+        raise WarehouseError("disk full", str(shards[1]))
+
+    monkeypatch.setattr(dask, "merge_shards", first_then_disk_full)
+    db = tmp_path / "dask.sqlite"
+    result = CliRunner().invoke(main, ["build", "-q", "--db", str(db), "--dask", "local:1",
+                                       str(inputs / "node1"), str(inputs / "node2")])
+    assert result.exit_code == 1
+    kept = Path(re.search(r"the shards are kept in (\S+):", result.output)[1])
+    shards = sorted(kept.glob("shard-*.sqlite"))
+    assert len(shards) == 2
+    monkeypatch.undo()
+    merge(db, *shards)  # the first again adds nothing
+    expected = tmp_path / "one.sqlite"
+    build(expected, [inputs / "node1", inputs / "node2"])
+    assert natural(db) == natural(expected)
+    shutil.rmtree(kept)
