@@ -4,6 +4,7 @@ same order (test_shards.natural, ids aside)."""
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 from pathlib import Path
@@ -12,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import rows
-from test_shards import inputs, natural, one_build  # noqa: F401 (fixtures)
+from test_shards import inputs, natural, one_build, write_node  # noqa: F401 (fixtures)
 from warehouse.cli import main
+from warehouse.demo import generate
 from warehouse.errors import WarehouseError
 from warehouse.pipeline.build import build, input_sources
 
@@ -49,6 +51,29 @@ def test_a_build_between_merges_takes_keys_the_next_shard_uses(inputs, tmp_path)
     build(tmp_path / "t0.sqlite", [], sources=rest, shard=0, jobs=1)
     merge(merged, tmp_path / "t0.sqlite")
     assert natural(merged) == natural(expected)
+
+
+@pytest.mark.parametrize("again", ["other", "kept"])
+def test_runs_of_a_file_the_warehouse_holds_are_judged_against_its_version(tmp_path, again):
+    """The warehouse holds Z (run R, version A) and X (R, version B: a conflict). A shard
+    of X and Y (R again) leaves X out, held already: Y's R is a conflict when it is B
+    (the shard found it a duplicate), a duplicate when it is A (the shard, a conflict)."""
+    docs = list(generate(6, seed=8))
+    other = copy.deepcopy(docs[0])
+    other["innovation_rate"] = 0.5
+    raw = tmp_path / "raw"
+    write_node(raw, "nodeZ", docs[:3])
+    write_node(raw, "nodeX", [other] + docs[3:4])
+    write_node(raw, "nodeY", [other if again == "other" else docs[0]] + docs[4:])
+    z, x, y = (input_sources([raw / node])[0] for node in ("nodeZ", "nodeX", "nodeY"))
+    expected, merged = tmp_path / "one.sqlite", tmp_path / "merged.sqlite"
+    for db in (expected, merged):
+        build(db, [], sources=[z, x], jobs=1)
+    build(expected, [], sources=[x, y], jobs=1)
+    build(tmp_path / "s0.sqlite", [], sources=[x, y], shard=0, jobs=1)
+    merge(merged, tmp_path / "s0.sqlite")
+    assert natural(merged) == natural(expected)
+    assert rows(merged, "SELECT count(*) FROM conflict") == [(2 if again == "other" else 1,)]
 
 
 def dask_build(db: Path, *paths: Path) -> str:

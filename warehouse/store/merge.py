@@ -15,7 +15,8 @@ is left out first:
   (counted on the shard's source), with other content a conflict (kept whole
   in ``conflict``, its document from the shard); the first version stays;
 - a duplicate or a conflict the shard met itself is judged again against the
-  version the warehouse keeps, which may be another shard's.
+  version the warehouse keeps, which may be another shard's, or one the
+  warehouse read from a file the shard holds too.
 
 Runs known to one shard only from CSV export rows and to another from their
 document are taken as the same run (the first stays); a build over both
@@ -148,7 +149,7 @@ class ShardMerge:
           "CASE WHEN m.run_id IS NULL THEN 'new' "
           "     WHEN m.content_sha256 IS NULL OR s.content_sha256 IS NULL "
           "          OR m.content_sha256 = s.content_sha256 THEN 'duplicate' "
-          "     ELSE 'conflict' END AS verdict, m.content_sha256 AS kept "
+          "     ELSE 'conflict' END AS verdict "
           "FROM s.run AS s LEFT JOIN main.run AS m USING (simulation_run_id) "
           "WHERE s.source_id NOT IN (SELECT source_id FROM temp.m_skip_source)")
         q("CREATE TEMP TABLE m_drop_run AS SELECT run_id FROM s.run WHERE source_id IN "
@@ -220,22 +221,25 @@ class ShardMerge:
         self._add_conflicts(found.fetchall())
 
     def _judged_again(self) -> None:
-        """The shard's own duplicates and conflicts, against the version the warehouse keeps."""
+        """The shard's own duplicates and conflicts, against the version the warehouse keeps
+        once the shard's runs are in (which may be another shard's, or come from a file the
+        merge left out as held already)."""
         turned = self.db.execute(
             "SELECT d.simulation_run_id, d.source_id + ?, f.node, d.source_line, d.source_offset, "
             "d.content_sha256, doc.body FROM s.shard_duplicate AS d "
-            "JOIN temp.m_verdict AS v USING (simulation_run_id) "
+            "JOIN main.run AS m USING (simulation_run_id) "
             "JOIN s.source AS f ON f.source_id = d.source_id "
-            "LEFT JOIN s.shard_document AS doc ON doc.run_id = v.run_id "
-            "WHERE v.verdict = 'conflict' AND d.source_id NOT IN "
+            "JOIN s.run AS r USING (simulation_run_id) "  # its version in the shard: same content
+            "LEFT JOIN s.shard_document AS doc ON doc.run_id = r.run_id "
+            "WHERE m.content_sha256 <> d.content_sha256 AND d.source_id NOT IN "
             "(SELECT source_id FROM temp.m_skip_source)", (self.offset,)).fetchall()
         self._add_conflicts(turned)
         self._shift(((row[1], -1, +1) for row in turned))
         settled = self.db.execute(
-            "SELECT c.conflict_id, c.source_id FROM main.conflict AS c JOIN temp.m_verdict AS v "
-            "USING (simulation_run_id) WHERE v.verdict = 'conflict' AND c.content_sha256 = "
-            "v.kept AND c.source_id IN (SELECT source_id + ? FROM s.source)",
-            (self.offset,)).fetchall()
+            "SELECT c.conflict_id, c.source_id FROM main.conflict AS c JOIN main.run AS m "
+            "USING (simulation_run_id) WHERE c.content_sha256 = m.content_sha256 AND c.source_id "
+            "IN (SELECT source_id + ? FROM s.source WHERE source_id NOT IN "
+            "(SELECT source_id FROM temp.m_skip_source))", (self.offset,)).fetchall()
         self.db.executemany("DELETE FROM main.conflict WHERE conflict_id = ?",
                             [(conflict_id,) for conflict_id, _ in settled])
         self._conflict_rows([(source_id, -1) for _, source_id in settled])
