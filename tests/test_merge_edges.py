@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,35 @@ def test_runs_of_a_file_the_warehouse_holds_are_judged_against_its_version(tmp_p
     merge(merged, tmp_path / "s0.sqlite")
     assert natural(merged) == natural(expected)
     assert rows(merged, "SELECT count(*) FROM conflict") == [(2 if again == "other" else 1,)]
+
+
+@pytest.mark.parametrize("held", ["by a shard before", "by the warehouse"])
+def test_a_member_loaded_before_is_known_in_the_ledger(tmp_path, held):
+    """A tar member with the content of a file loaded before: in the ledger as 'known',
+    pointing at that file, whether the shard of the tar loaded it or found it known."""
+    docs = list(generate(8, seed=3))
+    raw = tmp_path / "raw"
+    write_node(raw, "nodeA", docs[:4])
+    write_node(tmp_path / "t", "nodeB", docs[4:])
+    shutil.copy(raw / "nodeA" / "runs.json.gz", tmp_path / "t" / "nodeB" / "copy.json.gz")
+    with tarfile.open(raw / "nodeB.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "t" / "nodeB", "nodeB")
+    sources = input_sources([raw / "nodeA", raw / "nodeB.tar.gz"])
+    expected, merged = tmp_path / "one.sqlite", tmp_path / "merged.sqlite"
+    build(expected, [], sources=sources, jobs=1)
+    if held == "by a shard before":
+        groups = [sources[:1], sources[1:]]
+    else:
+        build(merged, [], sources=sources[:1], jobs=1)
+        groups = [sources]
+    shards = [tmp_path / f"s{n}.sqlite" for n in range(len(groups))]
+    for number, (shard, group) in enumerate(zip(shards, groups)):
+        build(shard, [], sources=group, shard=number, jobs=1)
+    merge(merged, *shards)
+    assert natural(merged) == natural(expected)
+    assert rows(merged, "SELECT m.status, s.path FROM container_member AS m JOIN source AS s "
+                "USING (source_id) WHERE member = 'nodeB/copy.json.gz'") == [
+        ("known", str(raw / "nodeA" / "runs.json.gz"))]
 
 
 def dask_build(db: Path, *paths: Path) -> str:

@@ -10,7 +10,8 @@ one offset above the warehouse's highest. What the rules of a build leave out
 is left out first:
 
 - a source whose content (size, sha256) the warehouse already holds, with
-  everything that came from it;
+  everything that came from it (a container member of that content stays in
+  the ledger as 'known', pointing at the warehouse's source, as in a build);
 - a run the warehouse already holds: with the same content a duplicate
   (counted on the shard's source), with other content a conflict (kept whole
   in ``conflict``, its document from the shard); the first version stays;
@@ -172,6 +173,8 @@ class ShardMerge:
         order = [n for n in _FIRST if n in names] + sorted(set(names) - set(_FIRST))
         for name in order:
             self._copy(name)
+            if name == "container_member" and self.dropping:
+                self._known_members()
 
     def _copy(self, table: str) -> None:
         info = self.db.execute(f'PRAGMA s.table_info("{table}")').fetchall()
@@ -196,6 +199,21 @@ class ShardMerge:
             self.outcome.sources = self.db.total_changes - before
         elif table == "run":
             self.outcome.runs = self.db.total_changes - before
+
+    def _known_members(self) -> None:
+        """Members whose content the warehouse holds already (their source left out): in
+        the ledger as one build records them, known, pointing at the warehouse's source."""
+        before = self.db.total_changes
+        self.db.execute(
+            "INSERT INTO main.container_member (container_id, member, size, sha256, status, "
+            "source_id, note) SELECT c.container_id + ?, c.member, c.size, c.sha256, 'known', "
+            "m.source_id, 'same content as ' || m.path || ', already loaded' "
+            "FROM s.container_member AS c JOIN s.source AS f USING (source_id) "
+            "JOIN main.source AS m ON m.sha256 = f.sha256 AND m.size = f.size "
+            "WHERE c.source_id IN (SELECT source_id FROM temp.m_skip_source) "
+            "AND c.container_id NOT IN (SELECT container_id FROM temp.m_skip_container)",
+            (self.offset,))
+        self.outcome.rows += self.db.total_changes - before
 
     def _filters(self, table: str, columns: list[str]) -> list[str]:
         where = []
