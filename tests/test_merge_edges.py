@@ -7,6 +7,8 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from warehouse.cli import main
 from warehouse.demo import generate
 from warehouse.errors import WarehouseError
 from warehouse.pipeline.build import build, input_sources
+from warehouse.store.lock import BuildLock
 
 
 def merge(db: Path, *shards: Path) -> str:
@@ -104,6 +107,46 @@ def test_a_member_loaded_before_is_known_in_the_ledger(tmp_path, held):
     assert rows(merged, "SELECT m.status, s.path FROM container_member AS m JOIN source AS s "
                 "USING (source_id) WHERE member = 'nodeB/copy.json.gz'") == [
         ("known", str(raw / "nodeA" / "runs.json.gz"))]
+
+
+@pytest.mark.parametrize("changed", ["file", "container"])
+def test_a_shard_holding_a_file_changed_at_its_path_is_refused(inputs, tmp_path, changed):
+    raw = tmp_path / "raw"
+    shutil.copytree(inputs / "node1", raw / "node1")
+    shutil.copy(inputs / "node6.tar.gz", raw / "node6.tar.gz")
+    db = tmp_path / "w.sqlite"
+    build(db, [raw])
+    before = natural(db)
+    path = raw / ("node1/simulation_timing.json" if changed == "file" else "node6.tar.gz")
+    path.write_bytes(path.read_bytes() * 2)  # other content, same path
+    build(tmp_path / "s0.sqlite", [raw], shard=0, jobs=1)
+    result = CliRunner().invoke(main, ["merge", "--db", str(db), str(tmp_path / "s0.sqlite")])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"warehouse: {tmp_path / 's0.sqlite'}: shard not merged: "
+                                     f"{path} changed since it was loaded on ")
+    assert len(result.output.splitlines()) == 1
+    assert natural(db) == before
+    again = CliRunner().invoke(main, ["build", "-q", "--db", str(db), str(raw)])
+    assert again.exit_code == 1 and "content changed" in again.output  # as a build does
+    assert natural(db) == before
+
+
+def test_build_dask_takes_wait_and_refuses_replace(inputs, tmp_path):
+    pytest.importorskip("distributed")
+    db = tmp_path / "w.sqlite"
+    result = CliRunner().invoke(main, ["build", "--db", str(db), "--dask", "local:1",
+                                       "--replace", str(inputs / "node1")])
+    assert result.exit_code == 2 and "--dask cannot --replace" in result.output
+    holder = BuildLock(db)
+    holder.acquire()
+    try:  # in a child: without --wait it would wait for ever
+        done = subprocess.run([sys.executable, "-m", "warehouse.cli", "build", "--db", str(db),
+                               "--dask", "local:1", "--wait", "0.2", str(inputs / "node1")],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        holder.release()
+    assert done.returncode == 3, done.stderr
+    assert "still held by the build of pid" in done.stderr
 
 
 def dask_build(db: Path, *paths: Path) -> str:

@@ -45,7 +45,8 @@ def merge(db_path: str, shards: tuple[str, ...], wait: float | None, quiet: bool
 
 
 def build_on_dask(db_path: str, paths: list[str], address: str, *, node: str | None,
-                  max_document: int, salvage: bool, quiet: bool, verbose: bool) -> None:
+                  max_document: int, salvage: bool, wait: float | None, quiet: bool,
+                  verbose: bool) -> None:
     """``warehouse build --dask``: shards on the cluster, merged into DB."""
     try:
         import distributed  # noqa: F401
@@ -55,7 +56,7 @@ def build_on_dask(db_path: str, paths: list[str], address: str, *, node: str | N
 
     try:
         outcome = build_on_cluster(db_path, paths, address, node=node,
-                                   max_document=max_document << 20, salvage=salvage)
+                                   max_document=max_document << 20, salvage=salvage, wait=wait)
     except WarehouseError as error:
         fail_on(error, verbose)
     if not quiet:

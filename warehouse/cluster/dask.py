@@ -98,14 +98,16 @@ class ClusterBuild:
 
 def build_on_cluster(db_path: str | Path, paths: Sequence[str | Path], address: str, *,
                      node: str | None = None, max_document: int = 64 << 20,
-                     salvage: bool = False, shards: int | None = None) -> ClusterBuild:
+                     salvage: bool = False, shards: int | None = None,
+                     wait: float | None = None) -> ClusterBuild:
     """Build the inputs under ``paths`` as shards on the cluster, then merge them into
-    ``db_path``. A shard whose task failed twice stops the merge: the shards built
+    ``db_path`` (waiting for another build of it ``wait`` seconds at most, None: as
+    long as it takes). A shard whose task failed twice stops the merge: the shards built
     are kept (``kept``) for ``warehouse merge`` once it is built again; so are they
     when the merge fails (the error says where)."""
     started = time.perf_counter()
     sources = input_sources(list(paths), node)
-    first = next_shard_number(db_path)
+    first = next_shard_number(db_path, wait=wait)
     client = connect(address)
     startup = time.perf_counter() - started
     try:
@@ -124,7 +126,8 @@ def build_on_cluster(db_path: str | Path, paths: Sequence[str | Path], address: 
     if failed:
         return ClusterBuild(results, [], startup, time.perf_counter() - started, folder, failed)
     try:
-        merged = merge_shards(db_path, [_shard_file(folder, r.number) for r in results])
+        merged = merge_shards(db_path, [_shard_file(folder, r.number) for r in results],
+                              wait=wait)
     except WarehouseError as error:
         error.message += (f"; the shards are kept in {folder}: `warehouse merge` them in "
                           "their numbers' order (what is merged already is not added twice)")

@@ -158,9 +158,27 @@ class ShardMerge:
           "SELECT run_id FROM temp.m_verdict WHERE verdict <> 'new'")
         q("CREATE TEMP TABLE m_drop_sample AS SELECT sample_id FROM s.sample "
           "WHERE run_id IN (SELECT run_id FROM temp.m_drop_run)")
+        self._refuse_changed()
         self.outcome.skipped_sources = self._count("temp.m_skip_source")
         self.dropping = (self._count("temp.m_drop_run") or self.outcome.skipped_sources
                          or self._count("temp.m_skip_container"))
+
+    def _refuse_changed(self) -> None:
+        """A file (or container) loaded before from the same path with other content: a
+        build leaves it out, exit 1 (or replaces it: --replace). Left out here, the merge
+        would not be exact (the shard judged its later files against that file's runs),
+        so the shard is refused whole."""
+        changed = self.db.execute(
+            "SELECT s.path, m.loaded_at FROM s.source AS s JOIN main.source AS m USING (path) "
+            "WHERE s.source_id NOT IN (SELECT source_id FROM temp.m_skip_source) UNION ALL "
+            "SELECT s.path, m.loaded_at FROM s.container AS s JOIN main.container AS m "
+            "USING (path) WHERE s.container_id NOT IN "
+            "(SELECT container_id FROM temp.m_skip_container) LIMIT 1").fetchone()
+        if changed is not None:
+            raise WarehouseError(
+                f"shard not merged: {changed[0]} changed since it was loaded on {changed[1]}; "
+                "build the shard again without it (`warehouse build --replace` loads it in "
+                "place of the old content)", str(self.shard))
 
     def _count(self, table: str) -> int:
         return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
