@@ -194,3 +194,15 @@ def test_a_failed_merge_under_dask_keeps_the_shards(inputs, tmp_path, monkeypatc
     build(expected, [inputs / "node1", inputs / "node2"])
     assert natural(db) == natural(expected)
     shutil.rmtree(kept)
+
+
+@pytest.mark.parametrize("address", ["local:0", "local:x"])
+def test_dask_local_without_a_worker_count_is_a_usage_error(inputs, tmp_path, address):
+    pytest.importorskip("distributed")
+    db = tmp_path / "w.sqlite"
+    done = subprocess.run([sys.executable, "-m", "warehouse.cli", "build", "--db", str(db),
+                           "--dask", address, str(inputs / "node1")],
+                          capture_output=True, text=True, timeout=60)  # local:0 waited for ever
+    assert done.returncode == 2
+    assert f"--dask {address}: expected local:N" in done.stderr
+    assert not db.exists()

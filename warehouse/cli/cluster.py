@@ -52,8 +52,12 @@ def build_on_dask(db_path: str, paths: list[str], address: str, *, node: str | N
         import distributed  # noqa: F401
     except ImportError:
         fail("--dask needs Dask: pip install 'ctwarehouse[dask]'", 2)
-    from ..cluster.dask import build_on_cluster, shard_lines
+    from ..cluster.dask import build_on_cluster, local_workers, shard_lines
 
+    try:
+        local_workers(address)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
     try:
         outcome = build_on_cluster(db_path, paths, address, node=node,
                                    max_document=max_document << 20, salvage=salvage, wait=wait)

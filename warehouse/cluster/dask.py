@@ -64,17 +64,25 @@ def build_shard(number: int, sources: list[SourceFile], max_document: int,
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def local_workers(address: str) -> int | None:
+    """N of ``local:N`` (None for a scheduler's address); ValueError unless N is 1 or more
+    (a LocalCluster of no workers waits for ever)."""
+    if not address.startswith("local:"):
+        return None
+    count = address.removeprefix("local:")
+    if not (count.isdecimal() and int(count) >= 1):
+        raise ValueError(f"--dask {address}: expected local:N, N workers (1 or more)")
+    return int(count)
+
+
 def connect(address: str) -> Any:
     """A Dask client for ``address`` (``local:N`` starts a LocalCluster of N workers)."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise WarehouseError("--dask needs Dask: pip install 'ctwarehouse[dask]'") from None
-    if address.startswith("local:"):
-        try:
-            workers = int(address.removeprefix("local:"))
-        except ValueError:
-            raise WarehouseError(f"--dask {address}: expected local:N") from None
+    workers = local_workers(address)
+    if workers is not None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         return Client(cluster)
