@@ -206,3 +206,18 @@ def test_dask_local_without_a_worker_count_is_a_usage_error(inputs, tmp_path, ad
     assert done.returncode == 2
     assert f"--dask {address}: expected local:N" in done.stderr
     assert not db.exists()
+
+
+def test_a_shard_is_not_merged_into(inputs, tmp_path):
+    shards = [tmp_path / "s0.sqlite", tmp_path / "s1.sqlite"]
+    for number, (shard, node) in enumerate(zip(shards, ("node1", "node2"))):
+        build(shard, [inputs / node], shard=number, jobs=1)
+    for target in shards:  # into itself, into another
+        result = CliRunner().invoke(main, ["merge", "--db", str(shards[0]), str(target)])
+        assert result.exit_code == 1
+        assert result.output == (f"warehouse: {shards[0]}: this is shard 0: merge shards into "
+                                 "a warehouse that is not one\n")
+    merge(tmp_path / "merged.sqlite", *shards)  # still whole, still as its manifest says
+    expected = tmp_path / "one.sqlite"
+    build(expected, [inputs / "node1", inputs / "node2"])
+    assert natural(tmp_path / "merged.sqlite") == natural(expected)

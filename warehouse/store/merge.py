@@ -373,6 +373,7 @@ def next_shard_number(db_path: str | Path, *, wait: float | None = None) -> int:
     from .warehouse import Warehouse
 
     with Warehouse(db_path, wait=wait) as out:
+        _not_a_shard(out)
         return int(out.db.execute("SELECT coalesce(max(number) + 1, 0) FROM merged_shard")
                    .fetchone()[0])
 
@@ -388,8 +389,17 @@ def merge_shards(db_path: str | Path, shards: list[Path], *, wait: float | None 
 
     outcomes = []
     with Warehouse(db_path, wait=wait, notify=notify) as out:
+        _not_a_shard(out)
         for shard in shards:
             manifest, digest = check_shard(Path(shard), out.version())
             with out.storing(str(shard)):
                 outcomes.append(ShardMerge(out.db, Path(shard), manifest["shard"]).run(digest))
     return outcomes
+
+
+def _not_a_shard(out: Any) -> None:
+    """Refuse a shard as the warehouse merged into: it would no longer match its manifest
+    (merged into itself, it reads as locked by another program)."""
+    if out.shard is not None:
+        raise WarehouseError(f"this is shard {out.shard}: merge shards into a warehouse that "
+                             "is not one", str(out.path))
