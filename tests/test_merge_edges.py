@@ -5,8 +5,10 @@ same order (test_shards.natural, ids aside)."""
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -16,12 +18,13 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import rows
-from test_shards import inputs, natural, one_build, write_node  # noqa: F401 (fixtures)
+from test_shards import inputs, natural, one_build, shards_of, write_node  # noqa: F401
 from warehouse.cli import main
 from warehouse.demo import generate
 from warehouse.errors import WarehouseError
 from warehouse.pipeline.build import build, input_sources
 from warehouse.store.lock import BuildLock
+from warehouse.store.merge import ShardMerge, merge_shards
 
 
 def merge(db: Path, *shards: Path) -> str:
@@ -221,3 +224,45 @@ def test_a_shard_is_not_merged_into(inputs, tmp_path):
     expected = tmp_path / "one.sqlite"
     build(expected, [inputs / "node1", inputs / "node2"])
     assert natural(tmp_path / "merged.sqlite") == natural(expected)
+
+
+def _raise(signum, frame):
+    raise KeyboardInterrupt
+
+
+@pytest.fixture
+def signals_raise():
+    """Ctrl-C and SIGTERM raise here, whatever the test runs under; the merge puts its own
+    handlers in their place (without them, the test fails rather than the test run)."""
+    previous = {signum: signal.signal(signum, _raise) for signum in (signal.SIGINT,
+                                                                      signal.SIGTERM)}
+    yield
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_merge_rolls_back_the_shard_being_merged(
+        inputs, one_build, tmp_path, monkeypatch, signals_raise, signum, code):
+    shards = shards_of(inputs, tmp_path, [3])
+    judged_again = ShardMerge._judged_again
+
+    def signal_in_the_second(self):  # its rows are copied by then
+        judged_again(self)
+        if self.outcome.number == 1:
+            os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(ShardMerge, "_judged_again", signal_in_the_second)
+    merged = tmp_path / "merged.sqlite"
+    result = CliRunner().invoke(main, ["merge", "--db", str(merged), *map(str, shards)])
+    assert result.exit_code == code
+    assert result.output.splitlines() == [(
+        f"warehouse: {merged}: interrupted by {signal.Signals(signum).name} while merging "
+        f"{shards[1]}: nothing of it was merged; 1 of 2 shards merged; merge again to merge "
+        "the rest")]
+    expected = tmp_path / "first.sqlite"
+    merge_shards(expected, shards[:1])
+    assert natural(merged) == natural(expected)
+    monkeypatch.undo()
+    merge(merged, *shards)
+    assert natural(merged) == one_build

@@ -34,8 +34,10 @@ from typing import Any
 
 from .. import __version__
 from ..errors import WarehouseError
+from ..pipeline.interrupt import Interrupted
 from .shards import (KEY_BITS, MAX_SHARD, RANGED_KEYS, SHARD_TABLES, key_base, read_manifest,
                      unpack_document)
+from .signals import deferred
 
 _REFERENCED = frozenset(RANGED_KEYS.values())
 # tables copied first, in this order (the rest follow in name order)
@@ -99,6 +101,7 @@ class ShardMerge:
         self.shard = shard
         self.outcome = MergeOutcome(str(shard), number)
         self.offset = 0  # added to each of the shard's keys (_key_offset)
+        self.committed = False
 
     def run(self, manifest_digest: str) -> MergeOutcome:
         self.db.execute("ATTACH DATABASE ? AS s", (str(self.shard),))
@@ -112,9 +115,12 @@ class ShardMerge:
                 self._judged_again()
                 self._counts()
                 self._record(manifest_digest)
-                self.db.execute("COMMIT")
+                with deferred():  # a signal now stops the merge once the shard is known merged
+                    self.db.execute("COMMIT")
+                    self.committed = True
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if not self.committed:
+                    self.db.execute("ROLLBACK")
                 raise
         finally:
             self._drop_temp()
@@ -384,17 +390,27 @@ def merge_shards(db_path: str | Path, shards: list[Path], *, wait: float | None 
 
     Each shard is checked against its manifest first and merged in one
     transaction: a shard refused or failing leaves the warehouse as it was.
+    Ctrl-C (or SIGTERM, where the caller turns it into one) raises
+    ``Interrupted``: the outcomes of the shards merged in ``summary``, the shard
+    rolled back in ``loading``.
     """
     from .warehouse import Warehouse
 
-    outcomes = []
-    with Warehouse(db_path, wait=wait, notify=notify) as out:
-        _not_a_shard(out)
-        for shard in shards:
-            manifest, digest = check_shard(Path(shard), out.version())
-            with out.storing(str(shard)):
-                outcomes.append(ShardMerge(out.db, Path(shard), manifest["shard"]).run(digest))
-    return outcomes
+    merges: list[ShardMerge] = []
+    try:
+        with Warehouse(db_path, wait=wait, notify=notify) as out:
+            _not_a_shard(out)
+            for shard in map(Path, shards):
+                manifest, digest = check_shard(shard, out.version())
+                merges.append(ShardMerge(out.db, shard, manifest["shard"]))
+                with out.storing(str(shard)):
+                    merges[-1].run(digest)
+    except KeyboardInterrupt as stop:
+        interrupted = stop if isinstance(stop, Interrupted) else Interrupted()
+        interrupted.summary = [m.outcome for m in merges if m.committed]
+        interrupted.loading = next((str(m.shard) for m in merges if not m.committed), None)
+        raise interrupted from None
+    return [m.outcome for m in merges]
 
 
 def _not_a_shard(out: Any) -> None:
