@@ -266,3 +266,17 @@ def test_a_signal_mid_merge_rolls_back_the_shard_being_merged(
     monkeypatch.undo()
     merge(merged, *shards)
     assert natural(merged) == one_build
+
+
+def test_build_dask_holds_each_shard_on_disk_not_in_memory(inputs, tmp_path):
+    pytest.importorskip("distributed")
+    from warehouse.cluster.dask import build_on_cluster, shard_lines
+
+    db = tmp_path / "dask.sqlite"
+    outcome = build_on_cluster(db, [inputs / "node1", inputs / "node2"], "local:1")
+    assert [s.number for s in outcome.shards] == [0, 1]
+    assert all(s.database == b"" and s.manifest == b"" and s.size > 0 for s in outcome.shards)
+    assert all(" MB" in line for line in shard_lines(outcome))
+    expected = tmp_path / "one.sqlite"
+    build(expected, [inputs / "node1", inputs / "node2"])
+    assert natural(db) == natural(expected)

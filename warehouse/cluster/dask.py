@@ -38,12 +38,21 @@ class ShardResult:
     """What a task hands back: the shard file and its manifest, and what its build said."""
 
     number: int
-    database: bytes
+    database: bytes  # until written here (``write``): then empty
     manifest: bytes
     files: int
     runs: int
     failed: list[str]
     seconds: float
+    size: int = 0  # bytes of the shard file
+    path: Path | None = None  # where it is written here
+
+    def write(self, folder: Path) -> None:
+        """The shard and its manifest into ``folder``; their bytes are let go."""
+        self.path = folder / f"shard-{self.number}.sqlite"
+        self.path.write_bytes(self.database)
+        manifest_path(self.path).write_bytes(self.manifest)
+        self.database = self.manifest = b""
 
 
 def build_shard(number: int, sources: list[SourceFile], max_document: int,
@@ -56,10 +65,11 @@ def build_shard(number: int, sources: list[SourceFile], max_document: int,
         # jobs=1: a worker process of Dask may not start processes of its own
         summary = build(db, [], sources=sources, shard=number, jobs=1,
                         max_document=max_document, salvage=salvage)
-        return ShardResult(number, db.read_bytes(), manifest_path(db).read_bytes(),
+        database = db.read_bytes()
+        return ShardResult(number, database, manifest_path(db).read_bytes(),
                            summary.count("loaded"), summary.total("runs"),
                            [str(f.error) for f in summary.failed],
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, len(database))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -134,8 +144,7 @@ def build_on_cluster(db_path: str | Path, paths: Sequence[str | Path], address: 
     if failed:
         return ClusterBuild(results, [], startup, time.perf_counter() - started, folder, failed)
     try:
-        merged = merge_shards(db_path, [_shard_file(folder, r.number) for r in results],
-                              wait=wait)
+        merged = merge_shards(db_path, [r.path for r in results if r.path], wait=wait)
     except WarehouseError as error:
         error.message += (f"; the shards are kept in {folder}: `warehouse merge` them in "
                           "their numbers' order (what is merged already is not added twice)")
@@ -145,28 +154,30 @@ def build_on_cluster(db_path: str | Path, paths: Sequence[str | Path], address: 
 
 
 def _gather(futures: dict[int, Any], folder: Path) -> tuple[list[ShardResult], list[str]]:
-    """Each shard written to ``folder`` as it comes back; the errors of those that failed."""
-    results, failed = [], []
-    for number, future in futures.items():
+    """Each shard written to ``folder`` as it comes back, and let go by its worker and
+    here (only its path is kept); in the shards' order, with the errors of those that
+    failed."""
+    from distributed import as_completed
+
+    numbers = {future.key: number for number, future in futures.items()}
+    results: list[ShardResult] = []
+    failed: list[tuple[int, str]] = []
+    for future in as_completed(list(futures.values())):
+        number = numbers[future.key]
         try:
             result: ShardResult = future.result()
         except Exception as error:  # the task failed twice: its worker died, or a bug
-            failed.append(f"shard {number}: {error!r}")
-            continue
-        target = _shard_file(folder, number)
-        target.write_bytes(result.database)
-        manifest_path(target).write_bytes(result.manifest)
-        results.append(result)
-    return results, failed
-
-
-def _shard_file(folder: Path, number: int) -> Path:
-    return folder / f"shard-{number}.sqlite"
+            failed.append((number, f"shard {number}: {error!r}"))
+        else:
+            result.write(folder)
+            results.append(result)
+        future.release()
+    return sorted(results, key=lambda r: r.number), [why for _, why in sorted(failed)]
 
 
 def shard_lines(outcome: ClusterBuild) -> Iterator[str]:
     """A line per shard, for people."""
     for shard in outcome.shards:
         yield (f"shard {shard.number}: {shard.files} files, {shard.runs} runs in "
-               f"{shard.seconds:.1f} s, {len(shard.database) / 1e6:.1f} MB")
+               f"{shard.seconds:.1f} s, {shard.size / 1e6:.1f} MB")
         yield from shard.failed
