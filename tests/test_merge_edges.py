@@ -280,3 +280,13 @@ def test_build_dask_holds_each_shard_on_disk_not_in_memory(inputs, tmp_path):
     expected = tmp_path / "one.sqlite"
     build(expected, [inputs / "node1", inputs / "node2"])
     assert natural(db) == natural(expected)
+
+
+def test_build_dask_without_dask_installed(inputs, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
+    db = tmp_path / "w.sqlite"
+    result = CliRunner().invoke(main, ["build", "--db", str(db), "--dask", "local:1",
+                                       str(inputs / "node1")])
+    assert result.exit_code == 2
+    assert result.output == "warehouse: --dask needs Dask: pip install 'ctwarehouse[dask]'\n"
+    assert not db.exists()

@@ -64,7 +64,7 @@ def build_on_dask(db_path: str, paths: list[str], address: str, *, node: str | N
                   max_document: int, salvage: bool, wait: float | None, quiet: bool,
                   verbose: bool) -> None:
     """``warehouse build --dask``: shards on the cluster, merged into DB."""
-    try:
+    try:  # the one check that Dask is installed: before DB or the inputs are touched
         import distributed  # noqa: F401
     except ImportError:
         fail("--dask needs Dask: pip install 'ctwarehouse[dask]'", 2)

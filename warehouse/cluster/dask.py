@@ -86,11 +86,10 @@ def local_workers(address: str) -> int | None:
 
 
 def connect(address: str) -> Any:
-    """A Dask client for ``address`` (``local:N`` starts a LocalCluster of N workers)."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise WarehouseError("--dask needs Dask: pip install 'ctwarehouse[dask]'") from None
+    """A Dask client for ``address`` (``local:N`` starts a LocalCluster of N workers).
+    Needs Dask installed: ``warehouse build --dask`` says so first (cli/cluster.py)."""
+    from distributed import Client, LocalCluster
+
     workers = local_workers(address)
     if workers is not None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

@@ -36,7 +36,7 @@ from .. import __version__
 from ..errors import WarehouseError
 from ..pipeline.interrupt import Interrupted
 from .shards import (KEY_BITS, MAX_SHARD, RANGED_KEYS, SHARD_TABLES, key_base, read_manifest,
-                     unpack_document)
+                     shard_content, unpack_document)
 from .signals import deferred
 
 _REFERENCED = frozenset(RANGED_KEYS.values())
@@ -64,7 +64,7 @@ def check_shard(shard: Path, schema_version: int) -> tuple[dict[str, Any], str]:
     except sqlite3.Error as error:
         raise WarehouseError(f"cannot open the shard: {error}", str(shard)) from None
     try:
-        found = _content(con)
+        found = shard_content(con)
     except sqlite3.Error as error:
         raise WarehouseError(f"not a readable shard: {error}", str(shard)) from None
     finally:
@@ -78,19 +78,6 @@ def check_shard(shard: Path, schema_version: int) -> tuple[dict[str, Any], str]:
             raise WarehouseError(f"its content does not match its manifest ({name} differ): "
                                  "its build did not finish; build the shard again", str(shard))
     return manifest, digest
-
-
-def _content(con: sqlite3.Connection) -> dict[str, Any]:
-    number = con.execute("SELECT number FROM shard").fetchone()
-    tables = [name for (name,) in con.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name")]
-    return {"shard": None if number is None else number[0],
-            "schema_version": con.execute("PRAGMA user_version").fetchone()[0],
-            "sources": [list(row) for row in con.execute(
-                "SELECT source_id, path, size, sha256 FROM source ORDER BY source_id")],
-            "tables": {name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-                       for name in tables}}
 
 
 class ShardMerge:
