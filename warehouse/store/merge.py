@@ -19,6 +19,9 @@ is left out first:
   version the warehouse keeps, which may be another shard's, or one the
   warehouse read from a file the shard holds too.
 
+A shard holding a file whose content changed at a path the warehouse loaded
+is refused whole (a build leaves such a file out; the shard cannot).
+
 Runs known to one shard only from CSV export rows and to another from their
 document are taken as the same run (the first stays); a build over both
 would have merged their values (``docs/cluster.md``).
