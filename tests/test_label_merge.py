@@ -1,10 +1,13 @@
-"""Label ids across warehouses: shards merge by shifting ids, as run and sample ids shift.
+"""Label ids across warehouses: they shift with run and sample ids, as a block.
 
 Label ids are given in reading order, like run and sample ids (see
-schemas/010_configuration_labels.sql): two shards of one experiment merge with
-``INSERT … SELECT`` by adding the target's largest ids to the shard's, and
-give exactly what one build of both would have given; another reading order
-gives each run the same labels, numbered alike from the run's first.
+schemas/010_configuration_labels.sql): two warehouses built apart from one
+experiment's nodes, joined with ``INSERT … SELECT`` by adding the target's
+largest ids to the other's, give exactly what one build of both would have
+given; another reading order gives each run the same labels, numbered alike
+from the run's first. (``warehouse merge`` copies a shard's keys as they are,
+from the shard's own range, and moves them all by one offset only where the
+warehouse holds keys in that range: store/merge.py.)
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ MERGED_KEYS = {"run_id": "run", "sample_id": "sample", "label_id": "configuratio
 
 
 def merge(target: Path, shard: Path) -> None:
-    """Copy a shard's rows into a warehouse with ``INSERT … SELECT``, ids shifted past its own."""
+    """Copy a warehouse's rows into another with ``INSERT … SELECT``, ids shifted past its own."""
     with sqlite3.connect(target) as con:
         con.execute("ATTACH ? AS shard", (str(shard),))
         offsets = {column: con.execute(f"SELECT coalesce(max({column}), 0) FROM main.{table}")
@@ -36,7 +39,7 @@ def merge(target: Path, shard: Path) -> None:
             con.execute(f"INSERT INTO main.{table} SELECT {select} FROM shard.{table}")
 
 
-def test_shards_merged_by_shifting_ids_equal_one_build(tmp_path: Path) -> None:
+def test_warehouses_joined_by_shifting_ids_equal_one_build(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     write_demo(raw, n_runs=30, nodes=2, seed=22, eras="3.x", compression="gzip")
     node1, node2 = sorted(raw.iterdir())

@@ -99,8 +99,11 @@ def build(db_path: str, paths: tuple[str, ...], node: str | None, max_document: 
     if dask_address is not None:
         if shard is not None:
             raise click.UsageError("--dask builds shards itself: leave out --shard")
+        if replace:  # a merge refuses a shard holding a changed file
+            raise click.UsageError("--dask cannot --replace: load changed files with "
+                                   "`warehouse build --replace` without --dask")
         build_on_dask(db_path, list(paths), dask_address, node=node, max_document=max_document,
-                      salvage=salvage, quiet=quiet, verbose=verbose)
+                      salvage=salvage, wait=wait, quiet=quiet, verbose=verbose)
         return
     progress = None
     with stop_on_signals():

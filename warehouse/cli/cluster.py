@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import traceback
 from pathlib import Path
 
 import click
 
 from ..errors import WarehouseError
+from ..pipeline.interrupt import Interrupted, stop_on_signals
 from .common import fail, fail_on
 
 
@@ -27,15 +30,21 @@ def merge(db_path: str, shards: tuple[str, ...], wait: float | None, quiet: bool
     The result is what one build over the shards' inputs, in that order, would
     give: the same runs, first versions, duplicates and conflicts. Each shard is
     checked against its manifest first and merged whole or not at all; what DB
-    already holds is not added again.
+    already holds is not added again. Exit codes 130 and 143 when stopped by
+    Ctrl-C or SIGTERM (the shard being merged rolls back; those before it stay).
     """
     from ..store.merge import merge_shards
 
-    try:
-        outcomes = merge_shards(db_path, [Path(s) for s in shards], wait=wait,
-                                notify=lambda line: click.echo(line, err=True))
-    except WarehouseError as error:
-        fail_on(error, verbose)
+    with stop_on_signals():
+        try:
+            outcomes = merge_shards(db_path, [Path(s) for s in shards], wait=wait,
+                                    notify=lambda line: click.echo(line, err=True))
+        except WarehouseError as error:
+            fail_on(error, verbose)
+        except Interrupted as stop:
+            if verbose:
+                traceback.print_exception(stop)
+            fail(_interrupted(db_path, len(shards), stop), stop.exit_code)
     if not quiet:
         for o in outcomes:
             click.echo(f"{o.path}: shard {o.number}: {o.sources} files added "
@@ -44,18 +53,30 @@ def merge(db_path: str, shards: tuple[str, ...], wait: float | None, quiet: bool
                        err=True)
 
 
+def _interrupted(db_path: str, shards: int, stop: Interrupted) -> str:
+    """What a signal left: the shard being merged rolled back, those before it merged."""
+    where = f" while merging {stop.loading}: nothing of it was merged" if stop.loading else ""
+    return (f"{db_path}: interrupted by {signal.Signals(stop.signum).name}{where}; "
+            f"{len(stop.summary or [])} of {shards} shards merged; merge again to merge the rest")
+
+
 def build_on_dask(db_path: str, paths: list[str], address: str, *, node: str | None,
-                  max_document: int, salvage: bool, quiet: bool, verbose: bool) -> None:
+                  max_document: int, salvage: bool, wait: float | None, quiet: bool,
+                  verbose: bool) -> None:
     """``warehouse build --dask``: shards on the cluster, merged into DB."""
-    try:
+    try:  # the one check that Dask is installed: before DB or the inputs are touched
         import distributed  # noqa: F401
     except ImportError:
         fail("--dask needs Dask: pip install 'ctwarehouse[dask]'", 2)
-    from ..cluster.dask import build_on_cluster, shard_lines
+    from ..cluster.dask import build_on_cluster, local_workers, shard_lines
 
     try:
+        local_workers(address)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    try:
         outcome = build_on_cluster(db_path, paths, address, node=node,
-                                   max_document=max_document << 20, salvage=salvage)
+                                   max_document=max_document << 20, salvage=salvage, wait=wait)
     except WarehouseError as error:
         fail_on(error, verbose)
     if not quiet:

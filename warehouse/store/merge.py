@@ -3,16 +3,24 @@
 Shards are merged in the order given (the order of their inputs), each in one
 transaction, after its content is checked against its manifest. A shard's
 keys are its own (store.shards), so its rows are copied as they are, table by
-table, with SQLite's ``INSERT … SELECT``; what the rules of a build leave out
+table, with SQLite's ``INSERT … SELECT``; where the warehouse holds keys in the
+shard's range already (a shard number used twice, a second ``build --dask``,
+a build into the warehouse after a merge), every key of the shard is moved by
+one offset above the warehouse's highest. What the rules of a build leave out
 is left out first:
 
 - a source whose content (size, sha256) the warehouse already holds, with
-  everything that came from it;
+  everything that came from it (a container member of that content stays in
+  the ledger as 'known', pointing at the warehouse's source, as in a build);
 - a run the warehouse already holds: with the same content a duplicate
   (counted on the shard's source), with other content a conflict (kept whole
   in ``conflict``, its document from the shard); the first version stays;
 - a duplicate or a conflict the shard met itself is judged again against the
-  version the warehouse keeps, which may be another shard's.
+  version the warehouse keeps, which may be another shard's, or one the
+  warehouse read from a file the shard holds too.
+
+A shard holding a file whose content changed at a path the warehouse loaded
+is refused whole (a build leaves such a file out; the shard cannot).
 
 Runs known to one shard only from CSV export rows and to another from their
 document are taken as the same run (the first stays); a build over both
@@ -29,7 +37,10 @@ from typing import Any
 
 from .. import __version__
 from ..errors import WarehouseError
-from .shards import RANGED_KEYS, SHARD_TABLES, read_manifest, unpack_document
+from ..pipeline.interrupt import Interrupted
+from .shards import (KEY_BITS, MAX_SHARD, RANGED_KEYS, SHARD_TABLES, key_base, read_manifest,
+                     shard_content, unpack_document)
+from .signals import deferred
 
 _REFERENCED = frozenset(RANGED_KEYS.values())
 # tables copied first, in this order (the rest follow in name order)
@@ -56,7 +67,7 @@ def check_shard(shard: Path, schema_version: int) -> tuple[dict[str, Any], str]:
     except sqlite3.Error as error:
         raise WarehouseError(f"cannot open the shard: {error}", str(shard)) from None
     try:
-        found = _content(con)
+        found = shard_content(con)
     except sqlite3.Error as error:
         raise WarehouseError(f"not a readable shard: {error}", str(shard)) from None
     finally:
@@ -72,19 +83,6 @@ def check_shard(shard: Path, schema_version: int) -> tuple[dict[str, Any], str]:
     return manifest, digest
 
 
-def _content(con: sqlite3.Connection) -> dict[str, Any]:
-    number = con.execute("SELECT number FROM shard").fetchone()
-    tables = [name for (name,) in con.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name")]
-    return {"shard": None if number is None else number[0],
-            "schema_version": con.execute("PRAGMA user_version").fetchone()[0],
-            "sources": [list(row) for row in con.execute(
-                "SELECT source_id, path, size, sha256 FROM source ORDER BY source_id")],
-            "tables": {name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-                       for name in tables}}
-
-
 class ShardMerge:
     """One shard merged into the warehouse whose connection is ``db`` (in a transaction)."""
 
@@ -92,26 +90,50 @@ class ShardMerge:
         self.db = db
         self.shard = shard
         self.outcome = MergeOutcome(str(shard), number)
+        self.offset = 0  # added to each of the shard's keys (_key_offset)
+        self.committed = False
 
     def run(self, manifest_digest: str) -> MergeOutcome:
         self.db.execute("ATTACH DATABASE ? AS s", (str(self.shard),))
         try:
             self.db.execute("BEGIN IMMEDIATE")
             try:
+                self.offset = self._key_offset()
                 self._verdicts()
                 self._copy_tables()
                 self._conflicts()
                 self._judged_again()
                 self._counts()
                 self._record(manifest_digest)
-                self.db.execute("COMMIT")
+                with deferred():  # a signal now stops the merge once the shard is known merged
+                    self.db.execute("COMMIT")
+                    self.committed = True
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if not self.committed:
+                    self.db.execute("ROLLBACK")
                 raise
         finally:
             self._drop_temp()
             self.db.execute("DETACH DATABASE s")
         return self.outcome
+
+    def _key_offset(self) -> int:
+        """0 when the warehouse holds no key in the shard's range; otherwise what moves
+        the shard's range above every key the warehouse holds (whole ranges apart, so
+        the keys of the shard stay in their order and never meet the warehouse's)."""
+        low = key_base(self.outcome.number)
+        high = low + (1 << KEY_BITS)
+        if not any(self.db.execute(f"SELECT EXISTS (SELECT 1 FROM main.{table} WHERE {key} "
+                                   "BETWEEN ? AND ?)", (low, high)).fetchone()[0]
+                   for table, key in RANGED_KEYS.items()):
+            return 0
+        top = max(self.db.execute(f"SELECT coalesce(max({key}), 0) FROM main.{table}")
+                  .fetchone()[0] for table, key in RANGED_KEYS.items())
+        base = ((top >> KEY_BITS) + 1) << KEY_BITS
+        if base > key_base(MAX_SHARD):
+            raise WarehouseError("no room left in the warehouse for this shard's keys",
+                                 str(self.shard))
+        return base - low
 
     # -- what stays out ------------------------------------------------------------
     def _verdicts(self) -> None:
@@ -124,7 +146,7 @@ class ShardMerge:
           "CASE WHEN m.run_id IS NULL THEN 'new' "
           "     WHEN m.content_sha256 IS NULL OR s.content_sha256 IS NULL "
           "          OR m.content_sha256 = s.content_sha256 THEN 'duplicate' "
-          "     ELSE 'conflict' END AS verdict, m.content_sha256 AS kept "
+          "     ELSE 'conflict' END AS verdict "
           "FROM s.run AS s LEFT JOIN main.run AS m USING (simulation_run_id) "
           "WHERE s.source_id NOT IN (SELECT source_id FROM temp.m_skip_source)")
         q("CREATE TEMP TABLE m_drop_run AS SELECT run_id FROM s.run WHERE source_id IN "
@@ -132,9 +154,27 @@ class ShardMerge:
           "SELECT run_id FROM temp.m_verdict WHERE verdict <> 'new'")
         q("CREATE TEMP TABLE m_drop_sample AS SELECT sample_id FROM s.sample "
           "WHERE run_id IN (SELECT run_id FROM temp.m_drop_run)")
+        self._refuse_changed()
         self.outcome.skipped_sources = self._count("temp.m_skip_source")
         self.dropping = (self._count("temp.m_drop_run") or self.outcome.skipped_sources
                          or self._count("temp.m_skip_container"))
+
+    def _refuse_changed(self) -> None:
+        """A file (or container) loaded before from the same path with other content: a
+        build leaves it out, exit 1 (or replaces it: --replace). Left out here, the merge
+        would not be exact (the shard judged its later files against that file's runs),
+        so the shard is refused whole."""
+        changed = self.db.execute(
+            "SELECT s.path, m.loaded_at FROM s.source AS s JOIN main.source AS m USING (path) "
+            "WHERE s.source_id NOT IN (SELECT source_id FROM temp.m_skip_source) UNION ALL "
+            "SELECT s.path, m.loaded_at FROM s.container AS s JOIN main.container AS m "
+            "USING (path) WHERE s.container_id NOT IN "
+            "(SELECT container_id FROM temp.m_skip_container) LIMIT 1").fetchone()
+        if changed is not None:
+            raise WarehouseError(
+                f"shard not merged: {changed[0]} changed since it was loaded on {changed[1]}; "
+                "build the shard again without it (`warehouse build --replace` loads it in "
+                "place of the old content)", str(self.shard))
 
     def _count(self, table: str) -> int:
         return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -147,6 +187,8 @@ class ShardMerge:
         order = [n for n in _FIRST if n in names] + sorted(set(names) - set(_FIRST))
         for name in order:
             self._copy(name)
+            if name == "container_member" and self.dropping:
+                self._known_members()
 
     def _copy(self, table: str) -> None:
         info = self.db.execute(f'PRAGMA s.table_info("{table}")').fetchall()
@@ -156,11 +198,13 @@ class ShardMerge:
         kept = [c for c in columns if c != own]
         where = self._filters(table, columns) if self.dropping else []
         listed = ", ".join(f'"{c}"' for c in kept)
+        moved = {row[1] for row in info if _is_key(row)} if self.offset else set()
+        values = ", ".join(f'"{c}" + {self.offset}' if c in moved else f'"{c}"' for c in kept)
         verb = "INSERT" if table in RANGED_KEYS or _row_keyed(columns) else "INSERT OR IGNORE"
-        if not where and kept == columns:
+        if not where and kept == columns and not moved:
             sql = f'{verb} INTO main."{table}" SELECT * FROM s."{table}"'
         else:
-            sql = (f'{verb} INTO main."{table}" ({listed}) SELECT {listed} FROM s."{table}"'
+            sql = (f'{verb} INTO main."{table}" ({listed}) SELECT {values} FROM s."{table}"'
                    + (f" WHERE {' AND '.join(where)}" if where else ""))
         before = self.db.total_changes
         self.db.execute(sql)
@@ -169,6 +213,21 @@ class ShardMerge:
             self.outcome.sources = self.db.total_changes - before
         elif table == "run":
             self.outcome.runs = self.db.total_changes - before
+
+    def _known_members(self) -> None:
+        """Members whose content the warehouse holds already (their source left out): in
+        the ledger as one build records them, known, pointing at the warehouse's source."""
+        before = self.db.total_changes
+        self.db.execute(
+            "INSERT INTO main.container_member (container_id, member, size, sha256, status, "
+            "source_id, note) SELECT c.container_id + ?, c.member, c.size, c.sha256, 'known', "
+            "m.source_id, 'same content as ' || m.path || ', already loaded' "
+            "FROM s.container_member AS c JOIN s.source AS f USING (source_id) "
+            "JOIN main.source AS m ON m.sha256 = f.sha256 AND m.size = f.size "
+            "WHERE c.source_id IN (SELECT source_id FROM temp.m_skip_source) "
+            "AND c.container_id NOT IN (SELECT container_id FROM temp.m_skip_container)",
+            (self.offset,))
+        self.outcome.rows += self.db.total_changes - before
 
     def _filters(self, table: str, columns: list[str]) -> list[str]:
         where = []
@@ -187,27 +246,32 @@ class ShardMerge:
     def _conflicts(self) -> None:
         """Runs held by the warehouse with other content: kept whole in ``conflict``."""
         found = self.db.execute(
-            "SELECT r.simulation_run_id, r.source_id, r.node, r.source_line, r.source_offset, "
+            "SELECT r.simulation_run_id, r.source_id + ?, r.node, r.source_line, r.source_offset, "
             "r.content_sha256, d.body FROM temp.m_verdict AS v JOIN s.run AS r USING (run_id) "
-            "LEFT JOIN s.shard_document AS d USING (run_id) WHERE v.verdict = 'conflict'")
+            "LEFT JOIN s.shard_document AS d USING (run_id) WHERE v.verdict = 'conflict'",
+            (self.offset,))
         self._add_conflicts(found.fetchall())
 
     def _judged_again(self) -> None:
-        """The shard's own duplicates and conflicts, against the version the warehouse keeps."""
+        """The shard's own duplicates and conflicts, against the version the warehouse keeps
+        once the shard's runs are in (which may be another shard's, or come from a file the
+        merge left out as held already)."""
         turned = self.db.execute(
-            "SELECT d.simulation_run_id, d.source_id, f.node, d.source_line, d.source_offset, "
+            "SELECT d.simulation_run_id, d.source_id + ?, f.node, d.source_line, d.source_offset, "
             "d.content_sha256, doc.body FROM s.shard_duplicate AS d "
-            "JOIN temp.m_verdict AS v USING (simulation_run_id) "
+            "JOIN main.run AS m USING (simulation_run_id) "
             "JOIN s.source AS f ON f.source_id = d.source_id "
-            "LEFT JOIN s.shard_document AS doc ON doc.run_id = v.run_id "
-            "WHERE v.verdict = 'conflict' AND d.source_id NOT IN "
-            "(SELECT source_id FROM temp.m_skip_source)").fetchall()
+            "JOIN s.run AS r USING (simulation_run_id) "  # its version in the shard: same content
+            "LEFT JOIN s.shard_document AS doc ON doc.run_id = r.run_id "
+            "WHERE m.content_sha256 <> d.content_sha256 AND d.source_id NOT IN "
+            "(SELECT source_id FROM temp.m_skip_source)", (self.offset,)).fetchall()
         self._add_conflicts(turned)
         self._shift(((row[1], -1, +1) for row in turned))
         settled = self.db.execute(
-            "SELECT c.conflict_id, c.source_id FROM main.conflict AS c JOIN temp.m_verdict AS v "
-            "USING (simulation_run_id) WHERE v.verdict = 'conflict' AND c.content_sha256 = "
-            "v.kept AND c.source_id IN (SELECT source_id FROM s.source)").fetchall()
+            "SELECT c.conflict_id, c.source_id FROM main.conflict AS c JOIN main.run AS m "
+            "USING (simulation_run_id) WHERE c.content_sha256 = m.content_sha256 AND c.source_id "
+            "IN (SELECT source_id + ? FROM s.source WHERE source_id NOT IN "
+            "(SELECT source_id FROM temp.m_skip_source))", (self.offset,)).fetchall()
         self.db.executemany("DELETE FROM main.conflict WHERE conflict_id = ?",
                             [(conflict_id,) for conflict_id, _ in settled])
         self._conflict_rows([(source_id, -1) for _, source_id in settled])
@@ -233,8 +297,9 @@ class ShardMerge:
         for verdict in ("duplicate", "conflict"):
             self.db.execute(
                 f"UPDATE main.source SET runs = runs - n, {verdict}s = {verdict}s + n FROM "
-                f"(SELECT source_id AS id, count(*) AS n FROM temp.m_verdict "
-                f"WHERE verdict = '{verdict}' GROUP BY source_id) WHERE source_id = id")
+                f"(SELECT source_id + ? AS id, count(*) AS n FROM temp.m_verdict "
+                f"WHERE verdict = '{verdict}' GROUP BY source_id) WHERE source_id = id",
+                (self.offset,))
             setattr(self.outcome, f"{verdict}s", self.db.execute(
                 f"SELECT count(*) FROM temp.m_verdict WHERE verdict = '{verdict}'").fetchone()[0])
 
@@ -254,9 +319,9 @@ class ShardMerge:
                 continue
             self.db.execute(
                 f"UPDATE main.source SET rows_written = rows_written - n, values_written = "
-                f"values_written - n * {len(columns)} FROM (SELECT v.source_id AS id, count(*) "
-                f"AS n FROM {rows} WHERE v.verdict <> 'new' GROUP BY v.source_id) "
-                "WHERE source_id = id")
+                f"values_written - n * {len(columns)} FROM (SELECT v.source_id + ? AS id, "
+                f"count(*) AS n FROM {rows} WHERE v.verdict <> 'new' GROUP BY v.source_id) "
+                "WHERE source_id = id", (self.offset,))
 
     def _conflict_rows(self, changes: list[tuple[int, int]]) -> None:
         """A conflict row written (+1) or taken back (-1), in its source's counts."""
@@ -287,9 +352,26 @@ def _own_key(info: list[tuple]) -> str | None:
     return None
 
 
+def _is_key(info: tuple) -> bool:
+    """A column holding one of the keys of RANGED_KEYS (run.document_id is MongoDB's
+    _id, text: not the document table's key)."""
+    return info[1] in _REFERENCED and info[2].upper() == "INTEGER"
+
+
 def _row_keyed(columns: list[str]) -> bool:
     """Rows that belong to a run, a sample or a source: copied, never ignored."""
     return bool({"run_id", "sample_id", "source_id"} & set(columns))
+
+
+def next_shard_number(db_path: str | Path, *, wait: float | None = None) -> int:
+    """One above the highest shard number merged into the warehouse at ``db_path`` (made
+    if new; 0 when none was): where ``build --dask`` numbers its shards from."""
+    from .warehouse import Warehouse
+
+    with Warehouse(db_path, wait=wait) as out:
+        _not_a_shard(out)
+        return int(out.db.execute("SELECT coalesce(max(number) + 1, 0) FROM merged_shard")
+                   .fetchone()[0])
 
 
 def merge_shards(db_path: str | Path, shards: list[Path], *, wait: float | None = None,
@@ -298,13 +380,32 @@ def merge_shards(db_path: str | Path, shards: list[Path], *, wait: float | None 
 
     Each shard is checked against its manifest first and merged in one
     transaction: a shard refused or failing leaves the warehouse as it was.
+    Ctrl-C (or SIGTERM, where the caller turns it into one) raises
+    ``Interrupted``: the outcomes of the shards merged in ``summary``, the shard
+    rolled back in ``loading``.
     """
     from .warehouse import Warehouse
 
-    outcomes = []
-    with Warehouse(db_path, wait=wait, notify=notify) as out:
-        for shard in shards:
-            manifest, digest = check_shard(Path(shard), out.version())
-            with out.storing(str(shard)):
-                outcomes.append(ShardMerge(out.db, Path(shard), manifest["shard"]).run(digest))
-    return outcomes
+    merges: list[ShardMerge] = []
+    try:
+        with Warehouse(db_path, wait=wait, notify=notify) as out:
+            _not_a_shard(out)
+            for shard in map(Path, shards):
+                manifest, digest = check_shard(shard, out.version())
+                merges.append(ShardMerge(out.db, shard, manifest["shard"]))
+                with out.storing(str(shard)):
+                    merges[-1].run(digest)
+    except KeyboardInterrupt as stop:
+        interrupted = stop if isinstance(stop, Interrupted) else Interrupted()
+        interrupted.summary = [m.outcome for m in merges if m.committed]
+        interrupted.loading = next((str(m.shard) for m in merges if not m.committed), None)
+        raise interrupted from None
+    return [m.outcome for m in merges]
+
+
+def _not_a_shard(out: Any) -> None:
+    """Refuse a shard as the warehouse merged into: it would no longer match its manifest
+    (merged into itself, it reads as locked by another program)."""
+    if out.shard is not None:
+        raise WarehouseError(f"this is shard {out.shard}: merge shards into a warehouse that "
+                             "is not one", str(out.path))

@@ -2,7 +2,8 @@
 
 Shard K's keys start above (K + 1) * 2^40 (``key_base``), so rows of
 different shards, and of a warehouse built on one machine (keys from 1),
-never share a key and a merge copies them as they are. A shard keeps
+do not share a key and a merge copies them as they are (it moves them only
+where the warehouse holds keys in the shard's range already). A shard keeps
 each stored run's document and each duplicate it met (schemas/012_shards.sql),
 and is described by a manifest written beside it once its build is complete:
 a merge refuses a shard whose content does not match its manifest (a worker
@@ -97,21 +98,9 @@ class ShardLedger:
                         "VALUES (?, ?, ?, ?)",
                         (number, key_base(number), _now(), __version__))
 
-    def table_counts(self) -> dict[str, int]:
-        names = [name for (name,) in self.db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name")]
-        return {name: self.db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-                for name in names}
-
     def manifest(self) -> dict[str, Any]:
         """What a merge checks the shard against: its number, sources and row counts."""
-        sources = self.db.execute("SELECT source_id, path, size, sha256 FROM source "
-                                  "ORDER BY source_id").fetchall()
-        return {"shard": self.shard_number, "tool_version": __version__,
-                "schema_version": self.db.execute("PRAGMA user_version").fetchone()[0],
-                "sources": [list(row) for row in sources], "tables": self.table_counts(),
-                "complete": True}
+        return {**shard_content(self.db), "tool_version": __version__, "complete": True}
 
     def write_manifest(self, target: Path) -> Path:
         """The manifest beside the shard, written whole or not at all."""
@@ -120,6 +109,21 @@ class ShardLedger:
         partial.write_text(json.dumps(self.manifest(), indent=1))
         os.replace(partial, path)
         return path
+
+
+def shard_content(db: sqlite3.Connection) -> dict[str, Any]:
+    """A shard's number, schema version, sources and the rows of each table: what its
+    manifest says, and what a merge finds in the shard to check it against."""
+    number = db.execute("SELECT number FROM shard").fetchone()
+    tables = [name for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name")]
+    return {"shard": None if number is None else number[0],
+            "schema_version": db.execute("PRAGMA user_version").fetchone()[0],
+            "sources": [list(row) for row in db.execute(
+                "SELECT source_id, path, size, sha256 FROM source ORDER BY source_id")],
+            "tables": {name: db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                       for name in tables}}
 
 
 def read_manifest(shard: Path) -> tuple[dict[str, Any], str]:
