@@ -290,3 +290,24 @@ def test_build_dask_without_dask_installed(inputs, tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert result.output == "warehouse: --dask needs Dask: pip install 'ctwarehouse[dask]'\n"
     assert not db.exists()
+
+
+def test_a_signal_during_build_dask_is_one_line_and_its_exit_code(inputs, tmp_path,
+                                                                  monkeypatch):
+    pytest.importorskip("distributed")
+    import time
+
+    from warehouse.cluster import dask as cluster_dask
+
+    def stopped_midway(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+        raise AssertionError("the signal did not stop the build")
+
+    monkeypatch.setattr(cluster_dask, "build_on_cluster", stopped_midway)
+    db = tmp_path / "dask.sqlite"
+    result = CliRunner().invoke(main, ["build", "-q", "--db", str(db), "--dask", "local:1",
+                                       str(inputs)])
+    assert result.exit_code == 143, result.output
+    assert result.output == (f"warehouse: {db}: interrupted by SIGTERM; the shards merged before "
+                             "stay, each whole or not at all; build again to load the rest\n")

@@ -74,11 +74,19 @@ def build_on_dask(db_path: str, paths: list[str], address: str, *, node: str | N
         local_workers(address)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    try:
-        outcome = build_on_cluster(db_path, paths, address, node=node,
-                                   max_document=max_document << 20, salvage=salvage, wait=wait)
-    except WarehouseError as error:
-        fail_on(error, verbose)
+    with stop_on_signals():
+        try:
+            outcome = build_on_cluster(db_path, paths, address, node=node,
+                                       max_document=max_document << 20, salvage=salvage,
+                                       wait=wait)
+        except WarehouseError as error:
+            fail_on(error, verbose)
+        except Interrupted as stop:
+            if verbose:
+                traceback.print_exception(stop)
+            fail(f"{db_path}: interrupted by {signal.Signals(stop.signum).name}; the shards "
+                 "merged before stay, each whole or not at all; build again to load the rest",
+                 stop.exit_code)
     if not quiet:
         for line in shard_lines(outcome):
             click.echo(line, err=True)
