@@ -10,21 +10,10 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
+from ..store.signals import Interrupted
 
-class Interrupted(KeyboardInterrupt):
-    """Raised by ``build`` when a signal stopped it."""
-
-    def __init__(self, signum: int = signal.SIGINT) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.summary: Any = None  # the BuildSummary of the files finished before
-        self.loading: str | None = None  # the file whose load was rolled back
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum  # as a shell reports a process ended by the signal
+__all__ = ["Interrupted", "stop_on_signals"]
 
 
 @contextmanager

@@ -37,10 +37,9 @@ from typing import Any
 
 from .. import __version__
 from ..errors import WarehouseError
-from ..pipeline.interrupt import Interrupted
 from .shards import (KEY_BITS, MAX_SHARD, RANGED_KEYS, SHARD_TABLES, key_base, read_manifest,
                      shard_content, unpack_document)
-from .signals import deferred
+from .signals import Interrupted, deferred
 
 _REFERENCED = frozenset(RANGED_KEYS.values())
 # tables copied first, in this order (the rest follow in name order)

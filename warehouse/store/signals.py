@@ -1,4 +1,5 @@
-"""Short steps that must not stop halfway: Ctrl-C and SIGTERM wait for their end.
+"""Short steps that must not stop halfway: Ctrl-C and SIGTERM wait for their end; and
+``Interrupted``, what either raises once a build or a merge may stop (pipeline.interrupt).
 
 Moving a local copy into place, taking the build lock: a signal handler that
 raises in the middle would leave them half done (a copy neither published
@@ -18,6 +19,20 @@ from contextlib import contextmanager
 from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised by ``build`` or ``merge`` when a signal stopped it."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.summary: Any = None  # the BuildSummary of the files finished before
+        self.loading: str | None = None  # the file whose load was rolled back
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # as a shell reports a process ended by the signal
 
 
 @contextmanager
