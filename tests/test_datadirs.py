@@ -24,7 +24,9 @@ from warehouse.demo import generate, make_timing, timing_rng
 from warehouse.demo.dumpwriter import write_collection
 from warehouse.demo.mmapv1_writer import CollectionSpec as MmapSpec
 from warehouse.demo.mmapv1_writer import WriterOptions, write_mmapv1_dir
+from warehouse.errors import WarehouseError
 from warehouse.pipeline import build as build_module
+from warehouse.pipeline import datadirs, loading
 from warehouse.pipeline.build import build
 from wiredtiger_helpers import require_wt
 
@@ -194,7 +196,10 @@ def test_an_unclean_copy_is_said_and_loads_what_the_files_hold(tmp_path):
     assert rows(db, "SELECT warnings LIKE 'unclean copy%' FROM container") == [(1,)]
 
 
-def test_a_damaged_collection_fails_alone_at_its_offset(tmp_path):
+@pytest.mark.parametrize("in_worker", [False, True])
+def test_a_damaged_collection_fails_alone_at_its_offset(tmp_path, monkeypatch, in_worker):
+    if in_worker:  # its pages read ahead by a process of their own
+        monkeypatch.setattr(build_module, "PARALLEL_MIN_BYTES", 0)
     runs, timings = documents(0, 6)
     folder = tmp_path / "raw" / "node1"
     write_wiredtiger(folder, runs, timings, compressor="zlib")
@@ -237,3 +242,61 @@ def test_a_zip_of_a_data_directory(experiment, tmp_path):
     assert rows(db, "SELECT count(*), min(node) FROM run") == [(8, "node2")]
     assert rows(db, "SELECT format FROM source WHERE collection = 'mixture_model_stats'") == [
         ("mongodb-mmapv1",)]
+
+
+def test_the_first_collection_is_read_while_the_files_are_hashed(experiment, tmp_path,
+                                                                   monkeypatch):
+    """A new data directory: the worker begins its first collection before this process
+    has hashed the files; a WiredTiger table's pages are read ahead for the worker. Once
+    the ledger holds the directory, the hashes come first and nothing is read."""
+    root, expected = experiment
+    order: list = []
+    hashes, send = datadirs.file_hashes, build_module._Workers.send
+    monkeypatch.setattr(datadirs, "file_hashes", lambda files: (order.append("hashed"),
+                                                                hashes(files))[1])
+    monkeypatch.setattr(build_module._Workers, "send", lambda self, job: (
+        order.append(("began", job.display.rsplit("/", 1)[1])), send(self, job))[1])
+    ahead = tmp_path / "read-ahead"  # the worker's calls, written where this process sees them
+    read_ahead = loading.read_ahead
+
+    def noted(documents, path):
+        with open(ahead, "a") as note:
+            note.write(path.rsplit("!", 1)[1] + "\n")
+        return read_ahead(documents, path)
+
+    monkeypatch.setattr(loading, "read_ahead", noted)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_BYTES", 0)
+    db = tmp_path / "w.sqlite"
+    assert build(db, [root / "raw"]).ok
+    assert snapshot(db) == expected
+    assert order == [("began", f"node1!{DB}.mixture_model_stats"), "hashed",
+                     ("began", f"node2!{DB}.mixture_model_stats"), "hashed"]
+    assert sorted(ahead.read_text().split()) == [  # node1's, not the MMAPv1 node2's
+        f"{DB}.mixture_model_stats", f"{DB}.notes", f"{DB}.simulation_timing"]
+    order.clear()
+    summary = build(db, [root / "raw"])
+    assert [f.status for f in summary.files] == ["skipped", "skipped"]
+    assert order == ["hashed", "hashed"]
+
+
+def test_a_directory_failing_while_its_first_collection_is_read_leaves_the_next_whole(
+        experiment, tmp_path, monkeypatch):
+    """What the worker read of a directory that then failed is thrown away: the next
+    directory's collections get none of it."""
+    root, _ = experiment
+    container_row = datadirs.container_row
+
+    def failing(warehouse, source, *args, **options):
+        if source.path.name == "node1":
+            raise WarehouseError("cannot record the directory", str(source.path))
+        return container_row(warehouse, source, *args, **options)
+
+    monkeypatch.setattr(datadirs, "container_row", failing)
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_BYTES", 0)
+    db = tmp_path / "w.sqlite"
+    summary = build(db, [root / "raw"])
+    assert [f.path for f in summary.failed] == [str(root / "raw" / "node1")]
+    alone = tmp_path / "node2.sqlite"
+    assert build(alone, [root / "raw" / "node2"], node="node2").ok
+    assert snapshot(db) == snapshot(alone)
+    assert rows(db, "SELECT node, count(*) FROM run GROUP BY node") == [("node2", 8)]

@@ -96,7 +96,7 @@ def read_document_rest(stream: BinaryIO, head: bytes, path: str, offset: int,
     return head + rest
 
 
-def decode_document(raw: bytes, path: str, offset: int) -> dict[str, Any]:
+def decode_document(raw: bytes | memoryview, path: str, offset: int) -> dict[str, Any]:
     """Decode one raw document; any failure becomes a WarehouseError."""
     try:
         return bson.decode(raw, CODEC_OPTIONS)

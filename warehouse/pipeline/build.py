@@ -205,12 +205,20 @@ class _Workers:
     def started(self) -> bool:
         return self.worker is not None
 
-    def read(self, job: FileJob, sent: bool = False):
+    def _started(self) -> Any:
         if self.worker is None:
             from .worker import MappingWorker
 
             self.worker = MappingWorker(self.db_path)
-        return self.worker.read(job, sent)
+        return self.worker
+
+    def read(self, job: FileJob, sent: bool = False):
+        return self._started().read(job, sent)
+
+    def send(self, job: FileJob) -> None:
+        """Give the worker a job to begin now; ``read(job, sent=True)`` or ``drop(job)``
+        must follow, before any other job."""
+        self._started().send(job)
 
     def prepare(self, warehouse: Warehouse, source: SourceFile, replace: bool,
                 max_document: int, salvage: bool) -> None:
@@ -226,7 +234,7 @@ class _Workers:
                               salvage)
         if job is not None:
             job = dataclasses.replace(job, carry_runs=True)
-            self.worker.send(job)
+            self.send(job)
             self.prepared = _Prepared(source, outcome, size, sha256, job, replacing)
 
     def take(self, source: SourceFile) -> _Prepared | None:
@@ -240,14 +248,18 @@ class _Workers:
         """Throw away the events of the prepared job: the file before it did not commit."""
         prepared, self.prepared = self.prepared, None
         if prepared is not None:
-            events = self.read(prepared.job, sent=True)
-            try:
-                for _ in events:
-                    break
-            except (WarehouseError, NeedsWriter):
-                pass  # it failed: nothing more of it to skip
-            finally:
-                events.close()  # what the worker still sends of it is skipped
+            self.drop(prepared.job)
+
+    def drop(self, job: FileJob) -> None:
+        """Throw away the events of a job sent and not read."""
+        events = self.read(job, sent=True)
+        try:
+            for _ in events:
+                break
+        except (WarehouseError, NeedsWriter):
+            pass  # it failed: nothing more of it to skip
+        finally:
+            events.close()  # what the worker still sends of it is skipped
 
     def abandon(self) -> None:
         if self.worker is not None:

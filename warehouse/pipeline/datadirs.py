@@ -12,14 +12,16 @@ collections are recorded as metadata, not loaded as data.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import WarehouseError
 from ..formats.dbpath import engine_of, looks_like_data_file, read_data_directory
 from ..sources import SourceFile
 from ..store import Warehouse, WarehouseFileError
-from .collections import collection_identity, combined, file_hashes, files_note, settled
+from .collections import (SERVER_DATABASES, collection_identity, combined, file_hashes,
+                          files_note, settled)
 from .containers import ContainerLoad, ContainerWriter, container_row
 from .events import FileJob, FileOutcome, MemberDone, MemberStarted
 from .reading import read_file
@@ -40,23 +42,26 @@ def load_data_directory(warehouse: Warehouse, source: SourceFile, progress: Prog
         progress.file_started(source, source.size())
         directory = read_data_directory(source.path)
         files = sorted(p for p in source.path.rglob("*") if p.is_file())
-        hashes = file_hashes(files)
-        size, sha256 = load.identity = combined(
-            (str(p.relative_to(source.path)), h) for p, h in hashes.items())
-        outcome = load.outcome
-        outcome.input_bytes, outcome.warnings = size, list(directory.warnings)
-        outcome.warnings += _not_read(source.path, files)
-        engine = f"mongodb-{directory.engine}"
-        container_id = container_row(warehouse, source, outcome, size, sha256, load.node,
-                                     replace_changed, engine, "none")
-        if container_id is None:
-            return load.outcomes()
-        outcome.format, outcome.compression = engine, "none"
-        load.writer = ContainerWriter(warehouse, container_id, outcome, progress)
-        loader = _CollectionLoader(warehouse, source, load.node, load.writer, worker,
-                                   max_document, salvage, (size, sha256))
-        for collection in sorted(directory.collections, key=lambda c: (c.database, c.name)):
-            loader.load(collection, collection_identity(source.path, collection, hashes))
+        collections = sorted(directory.collections, key=lambda c: (c.database, c.name))
+        loader = _CollectionLoader(warehouse, source, load.node, worker, max_document, salvage)
+        with loader.early(collections, files):  # read while the files are hashed
+            hashes = file_hashes(files)
+            size, sha256 = load.identity = combined(
+                (str(p.relative_to(source.path)), h) for p, h in hashes.items())
+            outcome = load.outcome
+            outcome.input_bytes, outcome.warnings = size, list(directory.warnings)
+            outcome.warnings += _not_read(source.path, files)
+            engine = f"mongodb-{directory.engine}"
+            container_id = container_row(warehouse, source, outcome, size, sha256, load.node,
+                                         replace_changed, engine, "none")
+            if container_id is None:
+                return load.outcomes()
+            outcome.format, outcome.compression = engine, "none"
+            load.writer = loader.writer = ContainerWriter(warehouse, container_id, outcome,
+                                                          progress)
+            loader.identity = (size, sha256)
+            for collection in collections:
+                loader.load(collection, collection_identity(source.path, collection, hashes))
     return load.outcomes()
 
 
@@ -74,31 +79,77 @@ def _not_read(folder: Path, files: list[Path]) -> list[str]:
 class _CollectionLoader:
     """Sends each collection to be read (worker or here) and applies its events."""
 
-    def __init__(self, warehouse: Warehouse, source: SourceFile, node: str | None,
-                 writer: ContainerWriter, worker: Any, max_document: int, salvage: bool,
-                 identity: tuple[int, str]) -> None:
-        self.warehouse, self.source, self.node = warehouse, source, node
-        self.writer, self.worker = writer, worker
-        self.max_document, self.salvage, self.identity = max_document, salvage, identity
+    def __init__(self, warehouse: Warehouse, source: SourceFile, node: str | None, worker: Any,
+                 max_document: int, salvage: bool) -> None:
+        self.warehouse, self.source, self.node, self.worker = warehouse, source, node, worker
+        self.max_document, self.salvage = max_document, salvage
+        self.writer: ContainerWriter | None = None
+        self.identity: tuple[int, str] | None = None  # the directory's, once hashed
+        self.sent: FileJob | None = None  # the job the worker began before the hashes
+
+    @contextmanager
+    def early(self, collections: list[Any], files: list[Path]) -> Iterator[None]:
+        """Let the worker begin the first collection to read while this process hashes
+        the files (their hashes decide what is read: a data directory's files can be
+        hundreds of MB, mostly preallocated). Only when the ledger cannot know the
+        directory or that collection, whatever their hashes: their sizes tell. A job
+        begun and not used (the directory failed) is thrown away."""
+        first = next((c for c in collections
+                      if not (c.system or c.database in SERVER_DATABASES)), None)
+        if self.worker is not None and first is not None:
+            sizes = {p: (p.stat().st_size, "") for p in files}  # the identities' sizes only
+            member_size = collection_identity(self.source.path, first, sizes)[0]
+            if not self.warehouse.may_know(self.source.display, sum(s for s, _ in sizes.values()),
+                                           member_size):
+                self.sent = self._job(first)
+                self.worker.send(self.sent)
+        try:
+            yield
+        except BaseException as error:
+            if self.sent is not None and (isinstance(error, WarehouseFileError)
+                                          or not isinstance(error, WarehouseError)):
+                self.sent = None
+                self.worker.abandon()  # the build stops: no use reading on
+            raise
+        finally:
+            if self.sent is not None:
+                self.worker.drop(self.sent)
+                self.sent = None
+
+    def _job(self, collection: Any) -> FileJob:
+        return FileJob(self.source.path, f"{self.source.display}!{_key(collection)}", self.node,
+                       self.warehouse.next_source_id(), profile.new_ids(self.warehouse.next_key),
+                       self.max_document, self.salvage, None,
+                       (collection.database, collection.name))
 
     def load(self, collection: Any, identity: tuple[int, str]) -> None:
-        key = f"{collection.database}.{collection.name}"
+        assert self.writer is not None
+        key = _key(collection)
         display = f"{self.source.display}!{key}"
         done = settled(self.warehouse, self.identity, collection, key, display, identity,
                        self.max_document)
+        sent = self.sent is not None and self.sent.collection == (collection.database,
+                                                                   collection.name)
         if done is not None:
+            if sent:  # the ledger knew it after all (it changed since the sizes were read)
+                self.worker.drop(self.sent)
+                self.sent = None
             self.writer(done)
-        else:
-            job = FileJob(self.source.path, display, self.node, self.warehouse.next_source_id(),
-                          profile.new_ids(self.warehouse.next_key), self.max_document,
-                          self.salvage, None, (collection.database, collection.name))
-            self.writer(MemberStarted(job, key, identity[0], identity,
-                                      files_note(self.source.path, collection)))
-            try:
-                if self.worker is None or not through_worker(self.worker, job, self.writer):
-                    read_file(job, self.warehouse, self.writer)
-            except WarehouseFileError:
-                raise
-            except WarehouseError as error:
-                self.writer(MemberDone(display, key, "failed", "", error.located(display),
-                                       identity))
+            return
+        job = self.sent if sent else self._job(collection)
+        assert job is not None
+        self.sent = None
+        self.writer(MemberStarted(job, key, identity[0], identity,
+                                  files_note(self.source.path, collection)))
+        try:
+            if self.worker is None or not through_worker(self.worker, job, self.writer, sent):
+                read_file(job, self.warehouse, self.writer)
+        except WarehouseFileError:
+            raise
+        except WarehouseError as error:
+            self.writer(MemberDone(display, key, "failed", "", error.located(display),
+                                   identity))
+
+
+def _key(collection: Any) -> str:
+    return f"{collection.database}.{collection.name}"

@@ -26,6 +26,7 @@ from ..profiles.interface import LoadContext
 from ..sources import DECOMPRESSION_ERRORS, OpenedSource, open_source
 from ..store import Warehouse
 from .events import Batch, Emit, FileJob, FileOutcome, Finished, NeedsWriter, Opened
+from .readahead import can_read_ahead, read_ahead
 from .records import map_record, profile, skip
 
 FLUSH_ROWS = 20_000  # pending rows per batch: bounds memory, keeps the writer busy early
@@ -95,9 +96,11 @@ def read_stream(job: FileJob, warehouse: Warehouse, emit: Emit, opened: OpenedSo
 def read_collection(job: FileJob, warehouse: Warehouse, emit: Emit, collection: Any,
                     engine: str, *, progress: Callable[[], int] = lambda: 0,
                     identity: tuple[int, str] | None = None,
-                    seen_runs: MutableMapping[str, str | None] | None = None) -> None:
+                    seen_runs: MutableMapping[str, str | None] | None = None,
+                    in_worker: bool = False) -> None:
     """Read one collection of a MongoDB data directory and emit its events
-    (``seen_runs`` as for ``read_stream``)."""
+    (``seen_runs`` as for ``read_stream``). In the worker, a WiredTiger table's
+    pages are read ahead by a process of their own (``readahead``)."""
     ctx, counts = _context(job, warehouse)
     if seen_runs is not None:
         ctx.seen_runs = seen_runs
@@ -107,7 +110,12 @@ def read_collection(job: FileJob, warehouse: Warehouse, emit: Emit, collection: 
                               metadata=relaxed_json(collection.metadata))
 
     def counted() -> Iterator[Record]:
-        for record in collection.records(job.max_document):
+        if in_worker and hasattr(collection, "documents") and can_read_ahead():
+            records = (collection.record(raw, offset) for raw, offset in read_ahead(
+                lambda: collection.documents(job.max_document), job.display))
+        else:
+            records = collection.records(job.max_document)
+        for record in records:
             namespace.documents += 1
             yield record
 

@@ -28,7 +28,7 @@ def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = 
     committed (a container's members add theirs in turn).
     """
     if job.collection is not None:
-        read_data_collection(job, warehouse, emit)
+        read_data_collection(job, warehouse, emit, in_worker)
         return
     with open_source(job.path) as opened:
         try:
@@ -41,13 +41,15 @@ def read_file(job: FileJob, warehouse: Warehouse, emit: Emit, in_worker: bool = 
             raise damaged(error, job.display, opened) from None
 
 
-def read_data_collection(job: FileJob, warehouse: Warehouse, emit: Emit) -> None:
+def read_data_collection(job: FileJob, warehouse: Warehouse, emit: Emit,
+                         in_worker: bool = False) -> None:
     """One collection of the MongoDB data directory ``job.path``."""
     assert job.collection is not None
     directory = read_data_directory(job.path)
     database, name = job.collection
     for collection in directory.collections:
         if (collection.database, collection.name) == (database, name):
-            read_collection(job, warehouse, emit, collection, directory.engine)
+            read_collection(job, warehouse, emit, collection, directory.engine,
+                            in_worker=in_worker)
             return
     raise WarehouseError(f"no collection {database}.{name} in this data directory", job.display)

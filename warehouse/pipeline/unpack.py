@@ -289,7 +289,8 @@ class ContainerReader:
         runs, seen = self._seen()
         try:
             read_collection(job, self.warehouse, self.emit, collection, engine,
-                            progress=self._progress, identity=identity, seen_runs=seen)
+                            progress=self._progress, identity=identity, seen_runs=seen,
+                            in_worker=self.in_worker)
         except WarehouseError as error:
             self.emit(MemberDone(display, key, "failed", "",
                                  spooled.in_container(error, self.job.display), identity))

@@ -62,6 +62,15 @@ class ContainerLedger:
             "WHERE container_id = ?",
             (int(complete), error, warnings, _now(), container_id, container_id))
 
+    def may_know(self, path: str, size: int, member_size: int) -> bool:
+        """Whether the ledger could know a container read from ``path`` or of ``size``
+        bytes, or a source of ``member_size`` bytes. When it cannot, no identity of
+        them can be found there, whatever their hashes."""
+        return self.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM container WHERE path = ? OR size = ?) "
+            "OR EXISTS (SELECT 1 FROM source WHERE size = ?)",
+            (path, size, member_size)).fetchone()[0] == 1
+
     def known_member(self, container: tuple[int, str] | None, member: str) -> bool:
         """Whether a member of a container with this (size, sha256) was settled before:
         the same container bytes hold the same member bytes."""

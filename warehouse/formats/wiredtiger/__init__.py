@@ -69,6 +69,12 @@ class Collection:
         ``offset`` is the byte offset in the table file of the block holding
         the document.
         """
+        for raw, offset in self.documents(max_document):
+            yield self.record(raw, offset)
+
+    def documents(self, max_document: int = MAX_DOCUMENT) -> Iterator[tuple[memoryview, int]]:
+        """What ``records`` decodes: each document's BSON bytes (a view of its page,
+        valid until the next is asked for) and the offset of its block."""
         path = str(self.path)
         if not self.path.is_file():  # the catalog names it, the copy lacks it
             raise WarehouseError(f"its table file {self.path.name} is missing")
@@ -81,13 +87,18 @@ class Collection:
         with catalog.open_table(self.path, self._config) as file:
             for item in walk(file, catalog.root_of(file, self._config)):
                 catalog.record_id(item.key, path, item.offset)
-                raw = _document_bytes(item.value, max_document, path, item.offset)
-                yield Record(decode_document(raw, path, item.offset), None, item.offset,
-                             self.database, self.name)
+                yield _document_bytes(item.value, max_document, path, item.offset), item.offset
+
+    def record(self, raw: bytes | memoryview, offset: int) -> Record:
+        """One document of ``documents``, decoded."""
+        return Record(decode_document(raw, str(self.path), offset), None, offset, self.database,
+                      self.name)
 
 
-def _document_bytes(value: memoryview, max_document: int, path: str, offset: int) -> bytes:
-    """A value as one whole BSON document, its length checked against the cell's."""
+def _document_bytes(value: memoryview, max_document: int, path: str,
+                    offset: int) -> memoryview:
+    """A value as one whole BSON document, its length checked against the cell's
+    (a view of the page: decoded where it lies, not copied)."""
     size = len(value)
     if size < MIN_DOCUMENT or size > max_document:
         raise WarehouseError(f"value of {size} bytes is not a BSON document (at most "
@@ -96,7 +107,7 @@ def _document_bytes(value: memoryview, max_document: int, path: str, offset: int
     if length != size or value[-1] != 0:
         raise WarehouseError(f"BSON document of {length} bytes in a value of {size}",
                              path=path, offset=offset)
-    return bytes(value)
+    return value
 
 
 @dataclass

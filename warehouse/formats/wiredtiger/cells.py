@@ -63,7 +63,7 @@ class Cell(NamedTuple):
     prepared: bool  # written by a prepared, uncommitted transaction (4.4+)
 
 
-def _skip_window(data: bytes, pos: int) -> tuple[int, bool, bool]:
+def _skip_window(data: bytes | bytearray, pos: int) -> tuple[int, bool, bool]:
     """Skip a time window; ``(next pos, has a stop time, prepared)``."""
     flags = data[pos]
     pos += 1
@@ -75,7 +75,7 @@ def _skip_window(data: bytes, pos: int) -> tuple[int, bool, bool]:
     return pos, bool(flags & _STOP_FIELDS), bool(flags & PREPARE)
 
 
-def unpack_cell(data: bytes, pos: int, ft_update: bool) -> Cell:
+def unpack_cell(data: bytes | bytearray, pos: int, ft_update: bool) -> Cell:
     """The cell at ``pos``; raises ValueError, IndexError or Truncated if bad."""
     desc = data[pos]
     short = desc & 0x03
@@ -145,7 +145,7 @@ def page_cells(page: Page, path: str) -> Iterator[Cell]:
                              path=path, offset=page.offset)
 
 
-def _copied(data: bytes, pos: int, copy: Cell, ft_update: bool) -> Cell:
+def _copied(data: bytes | bytearray, pos: int, copy: Cell, ft_update: bool) -> Cell:
     """The value cell a copy cell points back to, with the copy's visibility."""
     target = copy.start
     if not HEADER_SIZE <= target < pos:

@@ -125,7 +125,7 @@ def _first_commit(path: Path, start: int) -> int | None:
 
 def _record_type(body: bytes, flags: int, mem_len: int) -> int:
     """The type of a record from its body (what follows the 16-byte header)."""
-    data = body
+    data: bytes | bytearray = body
     if flags & COMPRESSED:
         data = _decompress(memoryview(body), mem_len - HEADER)
     try:
@@ -134,11 +134,11 @@ def _record_type(body: bytes, flags: int, mem_len: int) -> int:
         raise _Unreadable(f"bad record type: {exc or 'truncated'}") from exc
 
 
-def _decompress(body: memoryview, size: int) -> bytes:
+def _decompress(body: memoryview, size: int) -> bytes | bytearray:
     """A compressed record's body; the log compressor is not recorded, try each."""
     for decompress in dict.fromkeys(DECOMPRESSORS.values()):  # each function once
         try:
-            data = decompress(body, size)
+            data = decompress(body, size, b"")
         except Exception:  # each library raises its own types on what is not its format
             continue
         if len(data) == size:

@@ -59,7 +59,7 @@ class Truncated(Exception):
     """A packed integer runs past the end of its buffer."""
 
 
-def unpack_uint(data: bytes, pos: int) -> tuple[int, int]:
+def unpack_uint(data: bytes | bytearray, pos: int) -> tuple[int, int]:
     """WiredTiger's packed unsigned integer at ``pos``: ``(value, next pos)``."""
     try:
         first = data[pos]
@@ -78,7 +78,7 @@ def unpack_uint(data: bytes, pos: int) -> tuple[int, int]:
     raise ValueError(f"byte 0x{first:02x} does not start a packed unsigned integer")
 
 
-def unpack_int(data: bytes, pos: int) -> tuple[int, int]:
+def unpack_int(data: bytes | bytearray, pos: int) -> tuple[int, int]:
     """WiredTiger's packed signed integer (key format ``q``) at ``pos``."""
     try:
         first = data[pos]
@@ -108,7 +108,8 @@ class Address:
     checksum: int
 
 
-def unpack_address(data: bytes, pos: int, allocation_size: int) -> tuple[Address | None, int]:
+def unpack_address(data: bytes | bytearray, pos: int,
+                   allocation_size: int) -> tuple[Address | None, int]:
     """An address cookie's triple at ``pos``; ``None`` for the empty address."""
     offset, pos = unpack_uint(data, pos)
     size, pos = unpack_uint(data, pos)
@@ -137,22 +138,23 @@ class Page:
     flags: int
     version: int
     entries: int  # cells, or an overflow item's length
-    data: bytes  # mem_size bytes, decompressed
+    data: bytes | bytearray  # mem_size bytes (decompressed into a bytearray)
 
 
-def _decompress_snappy(src: memoryview, size: int) -> bytes:
+def _decompress_snappy(src: memoryview, size: int, head: bytes) -> bytes | bytearray:
     length = int.from_bytes(src[:8], "little")
     if length + 8 > len(src):
         raise ValueError(f"snappy length {length} runs past the block")
     body = src[8:8 + length]
     if cramjam.snappy.decompress_raw_len(body) != size:
         raise ValueError("snappy data does not expand to the page size")
-    out = bytearray(size)
-    cramjam.snappy.decompress_raw_into(body, out)
-    return bytes(out)
+    out = bytearray(len(head) + size)
+    out[:len(head)] = head
+    cramjam.snappy.decompress_raw_into(body, memoryview(out)[len(head):])
+    return out
 
 
-def _decompress_zstd(src: memoryview, size: int) -> bytes:
+def _decompress_zstd(src: memoryview, size: int, head: bytes) -> bytes | bytearray:
     length = int.from_bytes(src[:8], "little")
     if length + 8 > len(src):
         raise ValueError(f"zstd length {length} runs past the block")
@@ -160,20 +162,24 @@ def _decompress_zstd(src: memoryview, size: int) -> bytes:
     # A frame may announce its size: check it before anything is allocated.
     if zstandard.frame_content_size(frame) not in (size, -1):
         raise ValueError("zstd frame does not expand to the page size")
-    return zstandard.ZstdDecompressor().decompress(frame, max_output_size=size)
+    return head + zstandard.ZstdDecompressor().decompress(frame, max_output_size=size)
 
 
-def _decompress_zlib(src: memoryview, size: int) -> bytes:
+def _decompress_zlib(src: memoryview, size: int, head: bytes) -> bytes | bytearray:
     stream = zlib.decompressobj()
     out = stream.decompress(src, size)
     if not stream.eof and stream.decompress(stream.unconsumed_tail, 1):
         raise ValueError("zlib data expands past the page size")
     if not stream.eof:
         raise ValueError("zlib stream cut short")
-    return out
+    return head + out
 
 
-DECOMPRESSORS: dict[str, Callable[[memoryview, int], bytes]] = {
+# Each expands a block's compressed part (``size`` bytes expected) and returns it
+# after ``head``, the raw bytes before it: snappy writes straight into the page
+# image, no copy of the page is made.
+Decompressor = Callable[[memoryview, int, bytes], "bytes | bytearray"]
+DECOMPRESSORS: dict[str, Decompressor] = {
     "snappy": _decompress_snappy,
     "zlib": _decompress_zlib,
     "zlib-noraw": _decompress_zlib,  # WiredTiger 2.x-3.x name of zlib without raw mode
@@ -213,7 +219,7 @@ class BlockFile:
             os.close(self._fd)
             raise
 
-    def _pick_decompressor(self, compressor: str) -> Callable[[memoryview, int], bytes] | None:
+    def _pick_decompressor(self, compressor: str) -> Decompressor | None:
         if compressor in ("", "none"):
             return None
         if compressor not in DECOMPRESSORS:
@@ -300,10 +306,11 @@ class BlockFile:
         if self._decompress is None:
             raise self.error("compressed page in a table without a block compressor", offset)
         try:
-            body = self._decompress(memoryview(raw)[COMPRESS_SKIP:], mem_size - COMPRESS_SKIP)
+            data = self._decompress(memoryview(raw)[COMPRESS_SKIP:], mem_size - COMPRESS_SKIP,
+                                    raw[:COMPRESS_SKIP])
         except Exception as exc:  # each library raises its own types on bad input
             raise self.error(f"cannot decompress page: {exc}", offset) from exc
-        if len(body) != mem_size - COMPRESS_SKIP:
-            raise self.error(f"page decompressed to {len(body) + COMPRESS_SKIP} bytes, its "
+        if len(data) != mem_size:
+            raise self.error(f"page decompressed to {len(data)} bytes, its "
                              f"header says {mem_size}", offset)
-        return Page(offset, kind, flags, version, entries, raw[:COMPRESS_SKIP] + body)
+        return Page(offset, kind, flags, version, entries, data)
