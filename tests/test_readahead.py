@@ -13,21 +13,27 @@ from warehouse.pipeline.readahead import can_read_ahead, read_ahead
 pytestmark = pytest.mark.skipif(not can_read_ahead(), reason="no fork on this system")
 
 
-def _children() -> list[int]:
-    """This process's live children (Linux)."""
-    found: list[int] = []
+def _all_children() -> set[int]:
+    found: set[int] = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found += [int(pid) for pid in (task / "children").read_text().split()]
+        found.update(int(pid) for pid in (task / "children").read_text().split())
     return found
 
 
-def test_documents_come_through_in_order_with_their_offsets():
+@pytest.fixture
+def new_children():
+    """This process's children (Linux) other than those it had before the test."""
+    before = _all_children()
+    return lambda: _all_children() - before
+
+
+def test_documents_come_through_in_order_with_their_offsets(new_children):
     # sizes around the pipe's and the buffers' capacities, and an empty payload
     sizes = [0, 1, 5, 65_536, 1 << 20, (1 << 20) + 7, 3]
     sent = [(bytes([i % 251]) * size, 1000 * i) for i, size in enumerate(sizes)]
     got = list(read_ahead(lambda: iter(sent), "table.wt"))
     assert got == sent
-    assert not _children()
+    assert not new_children()
 
 
 def test_a_memoryview_is_sent_as_its_bytes():
@@ -36,7 +42,7 @@ def test_a_memoryview_is_sent_as_its_bytes():
     assert got == [(b"abc", 9)]
 
 
-def test_an_error_comes_after_the_documents_read_before_it():
+def test_an_error_comes_after_the_documents_read_before_it(new_children):
     def documents():
         yield b"first", 10
         yield b"second", 20
@@ -48,7 +54,7 @@ def test_an_error_comes_after_the_documents_read_before_it():
             got.append(item)
     assert got == [(b"first", 10), (b"second", 20)]
     assert str(caught.value) == "table.wt@8192: page checksum mismatch"
-    assert not _children()
+    assert not new_children()
 
 
 def test_an_unexpected_error_names_itself():
@@ -60,16 +66,16 @@ def test_an_unexpected_error_names_itself():
         list(read_ahead(documents, "t"))
 
 
-def test_stopping_early_ends_the_child():
+def test_stopping_early_ends_the_child(new_children):
     def endless():
         while True:
             yield b"x" * 50_000, 0
 
     reading = read_ahead(endless, "t")
     assert next(reading) == (b"x" * 50_000, 0)
-    assert _children()  # reading ahead, blocked on the full pipe
+    assert new_children()  # reading ahead, blocked on the full pipe
     reading.close()
-    assert not _children()
+    assert not new_children()
 
 
 def test_a_child_that_dies_is_an_error_not_a_short_collection():

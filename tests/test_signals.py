@@ -223,3 +223,33 @@ def test_a_signal_while_the_worker_copies_a_data_directory_leaves_no_copy(
     assert child.returncode == 128 + signum, stderr
     time.sleep(0.5)  # the worker's own exit, after the main process's
     assert list(temporary.iterdir()) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_a_table_is_read_ahead_leaves_no_process(tmp_path: Path,
+                                                                 signum: int) -> None:
+    """The worker's child reading a WiredTiger table's pages ends with the worker."""
+    from wiredtiger_helpers import require_wt
+
+    require_wt()
+    from warehouse.demo import generate
+    from warehouse.demo.wiredtiger_writer import CollectionSpec, write_dbpath
+
+    runs = list(generate(600, seed=3))  # ~25 MB of BSON: the worker reads it
+    write_dbpath(tmp_path / "node1", [CollectionSpec("eq.mixture_model_stats", runs)])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "warehouse.cli", "build", "--db", str(tmp_path / "w.sqlite"), "-q",
+         str(tmp_path / "node1")], stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    reading: list[int] = []
+    while not reading and time.monotonic() < deadline:
+        assert child.poll() is None, child.communicate()
+        reading = [pid for worker in children(child.pid) for pid in children(worker)]
+        time.sleep(0.01)
+    assert reading, "no process reading ahead was seen"
+    workers = children(child.pid)
+    child.send_signal(signum)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 128 + signum, stderr
+    assert all(gone(pid) for pid in workers + reading)

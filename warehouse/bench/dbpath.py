@@ -44,7 +44,7 @@ def inputs(workdir: Path, runs: int) -> dict[str, Path]:
     return forms
 
 
-def bench_dbpath(workdir: Path, runs: int, repeat: int = 2) -> dict[str, Any]:
+def bench_dbpath(workdir: Path, runs: int, repeat: int = 5) -> dict[str, Any]:
     forms = inputs(workdir, runs)
     best: dict[str, float] = {}
     for _ in range(repeat):
@@ -76,7 +76,7 @@ def _readers(workdir: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m warehouse.bench.dbpath", description=__doc__)
     parser.add_argument("--runs", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=Path("bench-out/dbpath"))
     args = parser.parse_args(argv)
     print(json.dumps(bench_dbpath(args.workdir, args.runs, args.repeat)))
