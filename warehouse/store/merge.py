@@ -37,8 +37,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import WarehouseError
-from .shards import (KEY_BITS, MAX_SHARD, RANGED_KEYS, SHARD_TABLES, key_base, read_manifest,
-                     shard_content, unpack_document)
+from .shards import (KEY_BITS, MAX_SHARD, RANGED_KEYS, SHARD_TABLES, check_shard, key_base,
+                     unpack_document)
 from .signals import Interrupted, deferred
 
 _REFERENCED = frozenset(RANGED_KEYS.values())
@@ -56,30 +56,6 @@ class MergeOutcome:
     duplicates: int = 0  # found against the warehouse (or turned so)
     conflicts: int = 0
     rows: int = 0
-
-
-def check_shard(shard: Path, schema_version: int) -> tuple[dict[str, Any], str]:
-    """The shard's manifest, once its content is found to match it; WarehouseError if not."""
-    manifest, digest = read_manifest(shard)
-    try:
-        con = sqlite3.connect(shard.resolve().as_uri() + "?mode=ro", uri=True)
-    except sqlite3.Error as error:
-        raise WarehouseError(f"cannot open the shard: {error}", str(shard)) from None
-    try:
-        found = shard_content(con)
-    except sqlite3.Error as error:
-        raise WarehouseError(f"not a readable shard: {error}", str(shard)) from None
-    finally:
-        con.close()
-    if found["schema_version"] != schema_version:
-        raise WarehouseError(f"shard of schema {found['schema_version']}, this warehouse is of "
-                             f"schema {schema_version}: build shards with this version",
-                             str(shard))
-    for name in ("shard", "sources", "tables"):
-        if found[name] != manifest.get(name):
-            raise WarehouseError(f"its content does not match its manifest ({name} differ): "
-                                 "its build did not finish; build the shard again", str(shard))
-    return manifest, digest
 
 
 class ShardMerge:

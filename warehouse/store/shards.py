@@ -142,5 +142,29 @@ def read_manifest(shard: Path) -> tuple[dict[str, Any], str]:
     return manifest, hashlib.sha256(text.encode()).hexdigest()
 
 
+def check_shard(shard: Path, schema_version: int) -> tuple[dict[str, Any], str]:
+    """The shard's manifest, once its content is found to match it; WarehouseError if not."""
+    manifest, digest = read_manifest(shard)
+    try:
+        con = sqlite3.connect(shard.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise WarehouseError(f"cannot open the shard: {error}", str(shard)) from None
+    try:
+        found = shard_content(con)
+    except sqlite3.Error as error:
+        raise WarehouseError(f"not a readable shard: {error}", str(shard)) from None
+    finally:
+        con.close()
+    if found["schema_version"] != schema_version:
+        raise WarehouseError(f"shard of schema {found['schema_version']}, this warehouse is of "
+                             f"schema {schema_version}: build shards with this version",
+                             str(shard))
+    for name in ("shard", "sources", "tables"):
+        if found[name] != manifest.get(name):
+            raise WarehouseError(f"its content does not match its manifest ({name} differ): "
+                                 "its build did not finish; build the shard again", str(shard))
+    return manifest, digest
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
