@@ -131,7 +131,7 @@ class _CollectionLoader:
         sent = self.sent is not None and self.sent.collection == (collection.database,
                                                                    collection.name)
         if done is not None:
-            if sent:  # the ledger knew it after all (it changed since the sizes were read)
+            if sent:  # never, while sizes decide what is begun; a begun job is never left
                 self.worker.drop(self.sent)
                 self.sent = None
             self.writer(done)

@@ -110,6 +110,7 @@ def read_collection(job: FileJob, warehouse: Warehouse, emit: Emit, collection: 
                               metadata=relaxed_json(collection.metadata))
 
     def counted() -> Iterator[Record]:
+        # a reader that offers its documents undecoded (WiredTiger's: its pages cost CPU)
         if in_worker and hasattr(collection, "documents") and can_read_ahead():
             records = (collection.record(raw, offset) for raw, offset in read_ahead(
                 lambda: collection.documents(job.max_document), job.display))
