@@ -122,27 +122,32 @@ class _CollectionLoader:
                        self.max_document, self.salvage, None,
                        (collection.database, collection.name))
 
+    def _begun(self, collection: Any) -> FileJob | None:
+        """The job the worker began for this collection, if any: taken from ``sent``."""
+        job = self.sent
+        if job is None or job.collection != (collection.database, collection.name):
+            return None
+        self.sent = None
+        return job
+
     def load(self, collection: Any, identity: tuple[int, str]) -> None:
         assert self.writer is not None
         key = _key(collection)
         display = f"{self.source.display}!{key}"
         done = settled(self.warehouse, self.identity, collection, key, display, identity,
                        self.max_document)
-        sent = self.sent is not None and self.sent.collection == (collection.database,
-                                                                   collection.name)
+        begun = self._begun(collection)
         if done is not None:
-            if sent:  # never, while sizes decide what is begun; a begun job is never left
-                self.worker.drop(self.sent)
-                self.sent = None
+            if begun is not None:  # never, while sizes decide what is begun; never left unread
+                self.worker.drop(begun)
             self.writer(done)
             return
-        job = self.sent if sent else self._job(collection)
-        assert job is not None
-        self.sent = None
+        job = begun or self._job(collection)
         self.writer(MemberStarted(job, key, identity[0], identity,
                                   files_note(self.source.path, collection)))
         try:
-            if self.worker is None or not through_worker(self.worker, job, self.writer, sent):
+            if self.worker is None or not through_worker(self.worker, job, self.writer,
+                                                         sent=begun is not None):
                 read_file(job, self.warehouse, self.writer)
         except WarehouseFileError:
             raise

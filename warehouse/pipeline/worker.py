@@ -111,9 +111,9 @@ def _warm_allocator() -> None:
 
     glibc maps a block above its threshold (128 KB at first) afresh each time,
     every page of it faulted in again, until a block that large is freed: the
-    threshold then rises to its size. Reading a dump frees such blocks early;
-    reading a data directory did not, and its batches cost 50,000 page faults
-    per 2,000 runs (0.1 s, measured with the bench of issue 14).
+    threshold then rises to its size. A dump's worker happened to free such a
+    block early; a data directory's did not, and its batches cost 50,000 page
+    faults per 2,000 runs (0.1 s, measured with the bench of issue 14).
     """
     bytes(WARM_BLOCK)
 

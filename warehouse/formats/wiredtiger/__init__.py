@@ -74,7 +74,7 @@ class Collection:
 
     def documents(self, max_document: int = MAX_DOCUMENT) -> Iterator[tuple[memoryview, int]]:
         """What ``records`` decodes: each document's BSON bytes (a view of its page,
-        valid until the next is asked for) and the offset of its block."""
+        not a copy) and the offset of its block."""
         path = str(self.path)
         if not self.path.is_file():  # the catalog names it, the copy lacks it
             raise WarehouseError(f"its table file {self.path.name} is missing")
